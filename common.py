@@ -183,6 +183,20 @@ def _class_column(attributes, path):
     return nominal[-1]
 
 
+def schema_frame(frame):
+    """Two rows that carry only the schema of a frame: each number's minimum and maximum (same
+    types) and each nominal attribute's declared categories. Enough to fit a range encoder."""
+    schema = {}
+    for name in frame.columns:
+        values = frame[name]
+        if isinstance(values.dtype, pd.CategoricalDtype):
+            first = values.cat.categories[0]
+            schema[name] = pd.Categorical([first, first], categories=values.cat.categories)
+        else:
+            schema[name] = pd.Series([values.min(), values.max()], dtype=values.dtype)
+    return pd.DataFrame(schema)
+
+
 # ---------------------------------------------------------------------------
 # Reversible encoding: one record per column drives encoding and generator heads
 # ---------------------------------------------------------------------------
@@ -431,6 +445,8 @@ def output_folder(out_root, dataset_name, part):
         yield staging
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            final.parent.rmdir()  # only if this run created it and left it empty
         raise
     if final.exists():
         shutil.rmtree(final)

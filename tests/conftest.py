@@ -1,0 +1,32 @@
+"""Shared fixtures: the project root on sys.path and small ARFF files written on the fly."""
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+@pytest.fixture
+def write_arff(tmp_path):
+    """Write an ARFF text to tmp_path/NAME and return its path."""
+
+    def write(text, name="custom.arff"):
+        path = tmp_path / name
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write
+
+
+def small_arff(rows=40, classes=("no", "yes"), missing=False):
+    """A well-formed ARFF with two numbers, one nominal feature and a nominal class."""
+    lines = ["@relation small", "@attribute size numeric", "@attribute weight real",
+             "@attribute colour {red, green, blue}",
+             "@attribute class {" + ", ".join(classes) + "}", "@data"]
+    for index in range(rows):
+        size = "?" if missing and index == 0 else str(index % 7)
+        colour = "?" if missing and index == 1 else ("red", "green", "blue")[index % 3]
+        lines.append(f"{size},{index * 0.5 + 1.25},{colour},{classes[index % len(classes)]}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,150 @@
+"""Loading, the reversible encoder and the user errors both scripts share."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import common
+import part1_gan
+import part2_bbgan
+from conftest import small_arff
+
+
+@pytest.mark.parametrize("name, rows, columns, counts", [
+    ("diabetes", 768, 9, {"tested_negative": 500, "tested_positive": 268}),
+    ("German_Credit", 1000, 21, {"good": 700, "bad": 300}),
+])
+def test_datasets_load_with_their_shapes_and_classes(name, rows, columns, counts):
+    dataset = common.load_dataset(name, quiet=True)
+    assert dataset.frame.shape == (rows, columns)
+    assert dataset.class_column == "class"
+    assert dataset.labels.value_counts().to_dict() == counts
+    assert list(dataset.labels.cat.categories) == list(counts)
+
+
+def test_nominal_columns_keep_declared_category_order():
+    frame = common.load_dataset("german_credit", quiet=True).frame
+    assert list(frame["checking_status"].cat.categories) == [
+        "<0", "0<=X<200", ">=200", "no checking"]
+    assert pd.api.types.is_integer_dtype(frame["duration"])
+
+
+def test_data_copies_are_byte_identical_to_shared():
+    shared = common.DATA_DIR.parent.parent / "shared" / "data"
+    if not shared.is_dir():
+        pytest.skip("no ../shared/data beside the checkout")
+    for file_name in common.DATASETS.values():
+        assert (common.DATA_DIR / file_name).read_bytes() == (shared / file_name).read_bytes()
+
+
+@pytest.mark.parametrize("name", ["diabetes", "german_credit"])
+@pytest.mark.parametrize("numeric", ["range", "quantile"])
+def test_round_trip_is_exact(name, numeric):
+    frame = common.load_dataset(name, quiet=True).frame
+    encoder = common.TabularEncoder(frame, numeric=numeric)
+    pd.testing.assert_frame_equal(encoder.inverse_transform(encoder.transform(frame)), frame)
+    jittered = encoder.transform(frame, rng=np.random.default_rng(0))
+    pd.testing.assert_frame_equal(encoder.inverse_transform(jittered), frame)
+
+
+@pytest.mark.parametrize("numeric", ["range", "quantile"])
+def test_decoded_noise_respects_types_ranges_and_categories(numeric):
+    frame = common.load_dataset("german_credit", quiet=True).frame
+    encoder = common.TabularEncoder(frame, numeric=numeric)
+    noise = np.random.default_rng(1).normal(scale=3.0, size=(500, encoder.width))
+    decoded = encoder.inverse_transform(noise)
+    assert list(decoded.columns) == list(frame.columns)
+    for name in frame.columns:
+        assert decoded[name].dtype == frame[name].dtype
+        if isinstance(frame[name].dtype, pd.CategoricalDtype):
+            assert set(decoded[name]) <= set(frame[name].cat.categories)
+        else:
+            assert decoded[name].min() >= frame[name].min()
+            assert decoded[name].max() <= frame[name].max()
+
+
+def test_encoder_records_drive_widths_and_offsets():
+    frame = common.load_dataset("diabetes", quiet=True).frame
+    encoder = common.TabularEncoder(frame)
+    assert [spec.kind for spec in encoder.columns] == ["numeric"] * 8 + ["nominal"]
+    assert encoder.columns[-1].width == 2 and encoder.width == 10
+    generator = common.build_generator(4, encoder, (8,))
+    rows = generator.predict(np.zeros((3, 4), dtype="float32"), verbose=0)
+    assert rows.shape == (3, 10)
+    assert np.allclose(rows[:, 8:].sum(axis=1), 1.0)  # softmax head for the class
+
+
+def test_snapped_generator_outputs_are_exact_records():
+    features = common.load_dataset("german_credit", quiet=True).features
+    encoder = common.TabularEncoder(common.schema_frame(features))
+    generator = common.build_generator(4, encoder, (8,), snap=True)
+    rows = generator.predict(np.random.default_rng(0).normal(size=(50, 4)), verbose=0)
+    np.testing.assert_allclose(encoder.transform(encoder.inverse_transform(rows)), rows, atol=1e-5)
+
+
+def test_schema_frame_gives_the_same_range_encoder():
+    features = common.load_dataset("diabetes", quiet=True).features
+    schema = common.schema_frame(features)
+    assert len(schema) == 2
+    assert common.TabularEncoder(schema).columns == common.TabularEncoder(features).columns
+
+
+def test_missing_values_are_filled_and_counted(write_arff, capsys):
+    dataset = common.load_dataset(write_arff(small_arff(missing=True)))
+    assert dataset.name == "custom"
+    assert not dataset.frame.isna().any().any()
+    assert dataset.frame.loc[0, "size"] == 3  # median of 1..6, 0..6 repeated
+    assert dataset.frame.loc[1, "colour"] in ("red", "green", "blue")
+    assert "filled 2 missing values" in capsys.readouterr().out
+
+
+def test_last_nominal_attribute_is_the_class_when_none_is_named_class(write_arff):
+    text = small_arff().replace("@attribute class", "@attribute outcome")
+    assert common.load_dataset(write_arff(text)).class_column == "outcome"
+
+
+BAD_INPUTS = {
+    "unknown name": (["--dataset", "iris"], "use one of diabetes, german_credit or a path"),
+    "missing file": (["--dataset", "{tmp}/nowhere.arff"], "dataset file not found"),
+    "empty file": (["--dataset", "{tmp}/empty.arff"], "malformed ARFF file"),
+    "bad data line": (["--dataset", "{tmp}/badline.arff"], "line 8"),
+    "no nominal class": (["--dataset", "{tmp}/noclass.arff"], "no nominal attribute"),
+    "too small": (["--dataset", "{tmp}/tiny.arff"], "too small to train on"),
+    "zero epochs": (["--dataset", "diabetes", "--epochs", "0"], "must be at least 1"),
+    "unknown flag": (["--dataset", "diabetes", "--colour"], "unrecognized arguments"),
+    "unwritable out": (["--dataset", "diabetes", "--out", "{tmp}/file.txt/sub"], "cannot write"),
+}
+
+
+@pytest.mark.parametrize("script", [part1_gan, part2_bbgan])
+@pytest.mark.parametrize("case", list(BAD_INPUTS))
+def test_user_errors_end_in_one_line_and_exit_code_2(script, case, tmp_path, capsys,
+                                                     monkeypatch):
+    (tmp_path / "empty.arff").write_text("")
+    lines = small_arff().splitlines()
+    lines.insert(7, "1,2.5,purple,yes")  # line 8 of the file: an undeclared category
+    (tmp_path / "badline.arff").write_text("\n".join(lines) + "\n")
+    (tmp_path / "noclass.arff").write_text(
+        "@relation x\n@attribute a numeric\n@attribute b numeric\n@data\n1,2\n3,4\n")
+    (tmp_path / "tiny.arff").write_text(small_arff(rows=5))
+    (tmp_path / "file.txt").write_text("not a folder")
+    args, expected = BAD_INPUTS[case]
+    out = tmp_path / "outputs"
+    argv = [arg.replace("{tmp}", str(tmp_path)) for arg in args]
+    if "--out" not in argv:
+        argv += ["--out", str(out)]
+    monkeypatch.setattr("sys.argv", [script.__name__ + ".py", *argv])
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_script(script.main)
+    assert exit_info.value.code == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1 and expected in error and "Traceback" not in error
+    assert not out.exists() or not any(out.rglob("*"))
+
+
+def test_failed_run_leaves_nothing_half_written(tmp_path):
+    with pytest.raises(RuntimeError):
+        with common.output_folder(tmp_path, "diabetes", "part1") as folder:
+            (folder / "metrics.json").write_text("{}")
+            raise RuntimeError("interrupted")
+    assert not any((tmp_path / "diabetes").rglob("*"))

@@ -1,0 +1,114 @@
+"""part1_gan.main() end to end with tiny settings, and the fidelity measures."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import common
+import part1_gan
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    """One tiny run per dataset, shared by the tests below."""
+    out = tmp_path_factory.mktemp("outputs")
+    return out, {name: part1_gan.main(["--dataset", name, "--epochs", "2", "--out", str(out),
+                                       "--quiet"])
+                 for name in ("diabetes", "german_credit")}
+
+
+@pytest.mark.parametrize("name", ["diabetes", "german_credit"])
+def test_every_artifact_has_its_columns_and_rows(runs, name):
+    out, metrics = runs
+    folder = out / name / "part1"
+    real = common.load_dataset(name, quiet=True).frame
+    assert {p.name for p in folder.iterdir()} == {
+        "losses.csv", "losses.png", "fooled.csv", "not_fooled.csv", "samples.png",
+        "samples_100.csv", "synthetic.csv", "metrics.json", "report.md"}
+    losses = pd.read_csv(folder / "losses.csv")
+    assert list(losses["epoch"]) == [1, 2]
+    assert {"d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake"} <= set(losses.columns)
+
+    synthetic = pd.read_csv(folder / "synthetic.csv")
+    assert list(synthetic.columns) == list(real.columns) and len(synthetic) == len(real)
+    for column in real.columns:
+        if isinstance(real[column].dtype, pd.CategoricalDtype):
+            assert set(synthetic[column].astype(str)) <= set(real[column].cat.categories)
+        else:
+            assert synthetic[column].between(real[column].min(), real[column].max()).all()
+            if pd.api.types.is_integer_dtype(real[column]):
+                assert pd.api.types.is_integer_dtype(synthetic[column])
+
+    samples = pd.read_csv(folder / "samples_100.csv")
+    assert len(samples) == 100
+    assert (samples["passed"] == (samples["discriminator_score"] >= 0.5)).all()
+    for table_name in ("fooled.csv", "not_fooled.csv"):
+        table = pd.read_csv(folder / table_name)
+        assert {"discriminator_score", "distance", *real.columns,
+                *(f"nearest_real_{c}" for c in real.columns)} <= set(table.columns)
+        assert (table["distance"] >= 0).all()
+    fooled, not_fooled = (pd.read_csv(folder / f) for f in ("fooled.csv", "not_fooled.csv"))
+    assert (fooled["discriminator_score"] >= 0.5).all()
+    assert (not_fooled["discriminator_score"] < 0.5).all()
+    assert len(fooled) >= min(5, metrics[name]["fooled_count"])
+    assert len(not_fooled) >= min(5, metrics[name]["not_fooled_count"])
+
+
+@pytest.mark.parametrize("name", ["diabetes", "german_credit"])
+def test_metrics_and_report_agree(runs, name):
+    out, returned = runs
+    folder = out / name / "part1"
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(returned[name]))
+    for key in ("passed_of_100", "mean_distance_fooled", "mean_distance_not_fooled", "best_epoch",
+                "epochs", "train_seconds", "lead_changes", "discriminator_lead_share", "c2st_auc",
+                "tstr_accuracy", "trtr_accuracy", "copy_rate"):
+        assert key in metrics
+    assert metrics["passed_of_100"] == pd.read_csv(folder / "samples_100.csv")["passed"].sum()
+    report = (folder / "report.md").read_text()
+    assert f"{metrics['passed_of_100']} of 100 random samples" in report
+    assert f"{metrics['c2st_auc']:.3f}" in report
+    assert f"lead changed {metrics['lead_changes']} times" in report
+    assert "![losses](losses.png)" in report and "![samples](samples.png)" in report
+
+
+def test_same_seed_gives_identical_results(runs, tmp_path):
+    out, first = runs
+    again = part1_gan.main(["--dataset", "diabetes", "--epochs", "2", "--out", str(tmp_path),
+                            "--quiet"])
+    assert ((out / "diabetes/part1/synthetic.csv").read_bytes()
+            == (tmp_path / "diabetes/part1/synthetic.csv").read_bytes())
+    timeless = lambda m: {k: v for k, v in m.items() if not k.endswith("seconds")}  # noqa: E731
+    assert timeless(again) == timeless(first["diabetes"])
+
+
+def test_c2st_is_chance_for_real_against_real_and_high_against_noise():
+    real = common.load_dataset("diabetes", quiet=True).frame
+    encoder = common.TabularEncoder(real, numeric="quantile")
+    rng = np.random.default_rng(0)
+    shuffled = real.sample(frac=1.0, random_state=0).reset_index(drop=True)
+    half = len(real) // 2
+    same = part1_gan.c2st_auc(encoder, shuffled[:half], shuffled[half:], seed=0)
+    uniform = common.TabularEncoder(real)  # noise spread evenly over each column's range
+    noise = uniform.inverse_transform(rng.uniform(-1, 1, size=(len(real), uniform.width)))
+    different = part1_gan.c2st_auc(encoder, real, noise, seed=0)
+    # the real marginals with their dependence broken: detectable, but less so
+    independent = encoder.inverse_transform(rng.uniform(-1, 1, size=(len(real), encoder.width)))
+    assert 0.4 < same < 0.6
+    assert different > 0.95
+    assert 0.6 < part1_gan.c2st_auc(encoder, real, independent, seed=0) < different
+
+
+def test_copy_rate_and_class_accuracies_on_real_data():
+    dataset = common.load_dataset("diabetes", quiet=True)
+    assert part1_gan.copy_rate(dataset.frame, dataset.frame.head(10)) == 1.0
+    tstr, trtr = part1_gan.class_accuracies(dataset, dataset.frame, seed=0)
+    assert tstr == 1.0  # a forest tested on its own training rows
+    assert 0.7 < trtr < 0.8
+
+
+def test_lead_statistics_count_changes():
+    history = pd.DataFrame({"d_loss": [0.6, 0.7, 0.6, 0.6], "g_loss": [0.7, 0.6, 0.7, 0.8]})
+    assert part1_gan.lead_statistics(history) == (2, 0.75)
