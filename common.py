@@ -352,19 +352,26 @@ class SnapToRecords(keras.layers.Layer):
         return keras.ops.concatenate(parts, axis=1)
 
 
-def build_generator(n_inputs, encoder, hidden_units, snap=False, name="generator"):
+def build_generator(n_inputs, encoder, hidden_units, logit_limit=None, name="generator"):
     """An MLP whose output heads follow the encoder's records: tanh for each number,
-    softmax for each nominal attribute; with snap, outputs are exact encoded records."""
+    softmax for each nominal attribute (SnapToRecords turns them into exact records). With
+    logit_limit, category logits stay within +-logit_limit, so a category choice never
+    saturates its softmax and keeps a gradient."""
     inputs = keras.Input((n_inputs,))
     hidden = inputs
     for units in hidden_units:
         hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
-    heads = [keras.layers.Dense(spec.width, activation="tanh" if spec.kind == "numeric"
-                                else "softmax", name=f"head_{index}")(hidden)
-             for index, spec in enumerate(encoder.columns)]
+    heads = []
+    for index, spec in enumerate(encoder.columns):
+        if spec.kind == "numeric":
+            heads.append(keras.layers.Dense(1, activation="tanh", name=f"head_{index}")(hidden))
+            continue
+        logits = keras.layers.Dense(spec.width, activation="tanh" if logit_limit else None,
+                                    name=f"head_{index}")(hidden)
+        if logit_limit:
+            logits = keras.layers.Rescaling(logit_limit)(logits)
+        heads.append(keras.layers.Softmax()(logits))
     outputs = keras.layers.Concatenate()(heads) if len(heads) > 1 else heads[0]
-    if snap:
-        outputs = SnapToRecords(encoder)(outputs)
     return keras.Model(inputs, outputs, name=name)
 
 

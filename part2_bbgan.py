@@ -32,11 +32,17 @@ BATCHES_PER_EPOCH = 16
 EPOCHS = 60
 LEARNING_RATE = 3e-3
 ADVERSARIAL_WEIGHT = 0.1
-DIVERSITY_WEIGHT = 1.0
-MIN_SPREAD = 0.1
+DIVERSITY_WEIGHT = 0.3
+MIN_SPREAD = 0.35
+GROUPS = 16
+GROUP_SIZE = 16
+LOGIT_LIMIT = 3.0
 SIDE_WEIGHT = 3.0
 SIDE_MARGIN = 0.05
 JITTER = 0.2
+ELITE_SIZE = 256
+MUTANTS = 64
+MUTATION = 0.1
 CHECKS = 15
 SAMPLES = 1000
 POSITIVE = {"diabetes": "tested_positive", "german_credit": "bad"}
@@ -95,11 +101,25 @@ class BlackBoxGAN(keras.Model):
         super().__init__()
         self.encoder = encoder
         self.blackbox = blackbox
-        self.generator = common.build_generator(NOISE_DIM + 1, encoder, HIDDEN_UNITS, snap=True)
+        # The generator sees Z, C and which class C asks for (C >= 0.5): a step it could not
+        # easily learn from C alone, and the one the class agreement depends on.
+        inputs = keras.Input((NOISE_DIM + 1,))
+        asks_positive = keras.ops.cast(inputs[:, -1:] >= 0.5, "float32")
+        soft = common.build_generator(NOISE_DIM + 2, encoder, HIDDEN_UNITS,
+                                      logit_limit=LOGIT_LIMIT)(
+            keras.ops.concatenate([inputs, asks_positive], axis=1))
+        self.snap = common.SnapToRecords(encoder)
+        self.soft_generator = keras.Model(inputs, soft, name="soft_generator")
+        self.generator = keras.Model(inputs, self.snap(soft), name="generator")
         self.discriminator = common.build_mlp(encoder.width + 2, HIDDEN_UNITS, name="discriminator")
         self.surrogate = common.build_mlp(encoder.width, SURROGATE_UNITS, name="surrogate")
-        self.snap = common.SnapToRecords(encoder)
+        self.schema_variance, self.varies, self.members, self.nominal = schema_variance(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.elite_rows = self.add_weight(shape=(ELITE_SIZE, encoder.width), initializer="zeros",
+                                          trainable=False, name="elite_rows")
+        self.elite_answers = self.add_weight(  # -1: replaced by the first real answers
+            shape=(ELITE_SIZE,), initializer=keras.initializers.Constant(-1.0), trainable=False,
+            name="elite_answers")
         names = ["d_loss", "d_accuracy", "g_loss", "surrogate_loss", "batch_mae"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
@@ -114,8 +134,9 @@ class BlackBoxGAN(keras.Model):
         self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
         self.s_optimizer = keras.optimizers.Adam(LEARNING_RATE)
 
-    def generate(self, noise, desired, training=False):
-        return self.generator(keras.ops.concatenate([noise, desired], axis=1), training=training)
+    def generate(self, noise, desired, training=False, soft=False):
+        model = self.soft_generator if soft else self.generator
+        return model(keras.ops.concatenate([noise, desired], axis=1), training=training)
 
     def random_rows(self, count):
         """Rows drawn uniformly from the schema: numbers anywhere in range, any category."""
@@ -127,6 +148,23 @@ class BlackBoxGAN(keras.Model):
         """The generator's rows, jittered: they teach the surrogate the forest's local shape."""
         jitter = keras.random.normal(keras.ops.shape(rows), stddev=JITTER, seed=self.seed_generator)
         return self.snap(keras.ops.clip(rows + jitter, -1.0, 1.0))
+
+    def mutants(self):
+        """Jittered copies of the highest-scoring rows queried so far: a search that climbs
+        towards the confidences the forest rarely gives."""
+        chosen = keras.random.randint((MUTANTS,), 0, ELITE_SIZE, seed=self.seed_generator)
+        parents = tf.gather(self.elite_rows, chosen)
+        jitter = keras.random.normal(keras.ops.shape(parents), stddev=MUTATION,
+                                     seed=self.seed_generator)
+        return self.snap(keras.ops.clip(parents + jitter, -1.0, 1.0))
+
+    def remember(self, rows, answers):
+        """Keep the ELITE_SIZE highest-scoring rows among the elite and the new queries."""
+        pool_rows = tf.concat([self.elite_rows, rows], axis=0)
+        pool_answers = tf.concat([self.elite_answers, answers[:, 0]], axis=0)
+        best = tf.math.top_k(pool_answers, ELITE_SIZE).indices
+        self.elite_rows.assign(tf.gather(pool_rows, best))
+        self.elite_answers.assign(tf.gather(pool_answers, best))
 
     def query(self, rows):
         confidence = tf.numpy_function(self.blackbox.confidence, [rows], tf.float32)
@@ -143,8 +181,10 @@ class BlackBoxGAN(keras.Model):
         noise = keras.random.normal((count, NOISE_DIM), seed=self.seed_generator)
         rows = self.generate(noise, desired)
         queries = tf.concat([rows, self.random_rows(count // 4),
-                             self.nearby_rows(rows[: count - count // 4])], axis=0)
+                             self.nearby_rows(rows[: count - count // 4]), self.mutants()],
+                            axis=0)
         answers = self.query(queries)
+        self.remember(queries, answers)
         answered = answers[:count]
 
         with tf.GradientTape() as tape:
@@ -159,7 +199,9 @@ class BlackBoxGAN(keras.Model):
             d_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(label, logits))
         self._step(self.d_optimizer, tape, d_loss, self.discriminator)
 
-        other_noise = keras.random.normal((count, NOISE_DIM), seed=self.seed_generator)
+        group_desired = tf.repeat(desired[:GROUPS], GROUP_SIZE, axis=0)
+        group_noise = keras.random.normal((GROUPS * GROUP_SIZE, NOISE_DIM),
+                                          seed=self.seed_generator)
         with tf.GradientTape() as tape:
             rows = self.generate(noise, desired, training=True)
             smooth = tf.sigmoid(self.surrogate(rows))
@@ -169,10 +211,8 @@ class BlackBoxGAN(keras.Model):
             wrong_side = tf.reduce_mean(tf.nn.relu(SIDE_MARGIN - side * (estimate - 0.5)))
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 1.0 - label, self.judge(rows, desired, estimate, swap)))
-            other_rows = self.generate(other_noise, desired, training=True)
-            spread = tf.reduce_mean(tf.abs(rows - other_rows), axis=1) / tf.reduce_mean(
-                tf.abs(noise - other_noise), axis=1)  # per pair of rows with the same C
-            too_close = tf.reduce_mean(tf.nn.relu(MIN_SPREAD - spread))
+            too_close = self.too_close(self.generate(group_noise, group_desired, training=True,
+                                                     soft=True))
             g_loss = (fit_loss + SIDE_WEIGHT * wrong_side + ADVERSARIAL_WEIGHT * fooled
                       + DIVERSITY_WEIGHT * too_close)
         self._step(self.g_optimizer, tape, g_loss, self.generator)
@@ -184,6 +224,19 @@ class BlackBoxGAN(keras.Model):
         self.trackers["batch_mae"].update_state(tf.abs(answered - desired))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
+    def too_close(self, soft_rows):
+        """How far each feature's variance within groups of rows that share one C falls short of
+        MIN_SPREAD**2 times the variance of uniform rows of the schema. A nominal feature's
+        variance is the Gini impurity of the categories the group picks, sum of q(1 - q); its
+        straight-through gradient is not zero even when the whole group picks one category."""
+        soft = tf.reshape(soft_rows, (GROUPS, GROUP_SIZE, -1))
+        share = tf.reduce_mean(tf.reshape(self.snap(soft_rows), (GROUPS, GROUP_SIZE, -1)), axis=1)
+        per_column = tf.where(self.nominal, share * (1.0 - share),
+                              tf.math.reduce_variance(soft, axis=1))
+        variance = tf.matmul(per_column, self.members) / self.schema_variance
+        shortfall = tf.nn.relu(MIN_SPREAD ** 2 - variance)
+        return tf.reduce_mean(tf.boolean_mask(shortfall, self.varies, axis=1))
+
     @staticmethod
     def _step(optimizer, tape, loss, model):
         weights = model.trainable_weights
@@ -194,6 +247,24 @@ class BlackBoxGAN(keras.Model):
         noise = rng.standard_normal((len(desired), NOISE_DIM)).astype("float32")
         inputs = np.hstack([noise, np.asarray(desired, dtype="float32").reshape(-1, 1)])
         return self.generator.predict(inputs, batch_size=1024, verbose=0)
+
+
+def schema_variance(encoder):
+    """For each feature, the variance of rows drawn uniformly from the schema (a number anywhere
+    in its range: 1/3 in [-1, 1]; any category equally likely: Gini impurity 1 - 1/k), whether
+    it varies at all, the matrix that sums encoded columns into features, and which encoded
+    columns are categories."""
+    members = np.zeros((encoder.width, len(encoder.columns)), dtype="float32")
+    variance = np.zeros(len(encoder.columns), dtype="float32")
+    for index, spec in enumerate(encoder.columns):
+        members[spec.offset:spec.end, index] = 1.0
+        if spec.kind == "nominal":
+            variance[index] = 1.0 - 1.0 / spec.width
+        elif spec.high > spec.low:
+            variance[index] = 1.0 / 3.0
+    varies = variance > 0
+    nominal = np.concatenate([[spec.kind == "nominal"] * spec.width for spec in encoder.columns])
+    return np.where(varies, variance, 1.0).astype("float32"), varies, members, nominal
 
 
 def train(encoder, blackbox, epochs, seed, rng, quiet):

@@ -1,5 +1,6 @@
 """Loading, the reversible encoder and the user errors both scripts share."""
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -77,9 +78,22 @@ def test_encoder_records_drive_widths_and_offsets():
 def test_snapped_generator_outputs_are_exact_records():
     features = common.load_dataset("german_credit", quiet=True).features
     encoder = common.TabularEncoder(common.schema_frame(features))
-    generator = common.build_generator(4, encoder, (8,), snap=True)
-    rows = generator.predict(np.random.default_rng(0).normal(size=(50, 4)), verbose=0)
+    generator = common.build_generator(4, encoder, (8,))
+    soft = generator.predict(np.random.default_rng(0).normal(size=(50, 4)), verbose=0)
+    rows = keras.ops.convert_to_numpy(common.SnapToRecords(encoder)(soft))
     np.testing.assert_allclose(encoder.transform(encoder.inverse_transform(rows)), rows, atol=1e-5)
+
+
+def test_logit_limit_keeps_category_probabilities_off_zero_and_one():
+    features = common.load_dataset("german_credit", quiet=True).features
+    encoder = common.TabularEncoder(common.schema_frame(features))
+    generator = common.build_generator(4, encoder, (8,), logit_limit=2.0)
+    soft = generator.predict(100.0 * np.random.default_rng(0).normal(size=(50, 4)), verbose=0)
+    spec = next(spec for spec in encoder.columns if spec.kind == "nominal")
+    probabilities = soft[:, spec.offset:spec.end]
+    floor = np.exp(-2.0) / (np.exp(-2.0) + (spec.width - 1) * np.exp(2.0))
+    assert probabilities.min() >= floor * 0.999
+    assert probabilities.max() <= 1.0 - (spec.width - 1) * floor * 0.999
 
 
 def test_schema_frame_gives_the_same_range_encoder():

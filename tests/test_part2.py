@@ -2,9 +2,11 @@
 
 import json
 
+import keras
 import numpy as np
 import pandas as pd
 import pytest
+import tensorflow as tf
 
 import common
 import part2_bbgan
@@ -103,3 +105,34 @@ def test_more_than_two_classes_is_one_vs_rest_on_the_second_class(write_arff, tm
     box = json.loads((tmp_path / "three" / "part2" / "blackbox.json").read_text())
     assert box["positive_class"] == "mid" and box["one_vs_rest"] is True
     assert 0 <= metrics["three"]["mae"] <= 1
+
+
+def german_gan():
+    features = common.load_dataset("german_credit", quiet=True).features
+    encoder = common.TabularEncoder(common.schema_frame(features))
+    return encoder, part2_bbgan.BlackBoxGAN(encoder, blackbox=None, seed=0)
+
+
+def test_diversity_penalty_has_a_gradient_when_a_group_repeats_one_row():
+    encoder, gan = german_gan()
+    count = part2_bbgan.GROUPS * part2_bbgan.GROUP_SIZE
+    uniform = np.random.default_rng(0).uniform(-1, 1, size=(count, encoder.width))
+    spread_rows = keras.ops.convert_to_numpy(gan.random_rows(count))
+    repeated = tf.Variable(np.tile(spread_rows[:1], (count, 1)))
+    with tf.GradientTape() as tape:
+        penalty = gan.too_close(repeated)
+    assert float(penalty) > 0.05
+    assert np.abs(tape.gradient(penalty, repeated).numpy()).sum() > 0
+    assert float(gan.too_close(tf.constant(spread_rows))) == pytest.approx(0, abs=1e-3)
+    assert float(gan.too_close(tf.constant(uniform, dtype="float32"))) < float(penalty)
+
+
+def test_elite_keeps_the_highest_scoring_queries():
+    encoder, gan = german_gan()
+    rows = keras.ops.convert_to_numpy(gan.random_rows(3 * part2_bbgan.ELITE_SIZE))
+    answers = np.random.default_rng(1).uniform(size=(len(rows), 1)).astype("float32")
+    gan.remember(tf.constant(rows), tf.constant(answers))
+    best = np.sort(answers[:, 0])[::-1][: part2_bbgan.ELITE_SIZE]
+    np.testing.assert_allclose(np.sort(gan.elite_answers.numpy())[::-1], best)
+    kept = {tuple(row) for row in gan.elite_rows.numpy().round(5)}
+    assert kept <= {tuple(row) for row in rows.round(5)}
