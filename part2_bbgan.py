@@ -302,10 +302,16 @@ def diversity(encoded, real_encoded):
     return float((encoded.std(axis=0)[varying] / real_std[varying]).mean())
 
 
-def confidence_bins(desired, answered, encoded, real_encoded):
-    """Per 0.1-wide bin of desired confidence: count, error, class agreement, diversity."""
+def bin_index(confidence):
+    """Which 0.1-wide bin of [0, 1] each confidence falls in (1.0 goes to the last)."""
+    return np.clip((np.asarray(confidence) * 10).astype(int), 0, 9)
+
+
+def confidence_bins(desired, answered, encoded, real_encoded, test_confidence):
+    """Per 0.1-wide bin of desired confidence: count, error, class agreement, diversity, and the
+    share of the forest's test-row confidences that fall in the bin."""
     edges = np.linspace(0.0, 1.0, 11)
-    which = np.clip(np.digitize(desired, edges) - 1, 0, 9)
+    which, test_which = bin_index(desired), bin_index(test_confidence)
     rows = []
     for index in range(10):
         inside = which == index
@@ -318,6 +324,7 @@ def confidence_bins(desired, answered, encoded, real_encoded):
             if inside.any() else None,
             "mean_blackbox_confidence": float(answered[inside].mean()) if inside.any() else None,
             "diversity": diversity(encoded[inside], real_encoded) if inside.sum() > 1 else None,
+            "test_share": float((test_which == index).mean()),
         })
     return pd.DataFrame(rows)
 
@@ -399,9 +406,12 @@ confidences from {m['reachable_min']:.2f} to {m['reachable_max']:.2f}.
 Mean |C − Y| for samples that asked for `{box['positive_class']}` (C ≥ 0.5): {classes['positive']:.4f};
 for the other class (C < 0.5): {classes['negative']:.4f}. By range of C (`confidence_bins.csv`),
 the best bin is {best['bin']} (mean |C − Y| {best['mae']:.4f}) and the worst {worst['bin']}
-({worst['mae']:.4f}). On the real test rows the forest's confidence has mean
-{box['test_confidence']['mean']:.2f}: ranges it hardly ever outputs on real data have to be found
-by the generator in parts of the space no real row occupies.
+({worst['mae']:.4f}). The forest puts {100 * best['test_share']:.1f}% of its test rows in
+{best['bin']} and {100 * worst['test_share']:.1f}% in {worst['bin']} (column `test_share`); on the
+test rows its confidence has mean {box['test_confidence']['mean']:.2f} and never exceeds
+{box['test_confidence']['max']:.2f}. Confidences the forest hardly ever gives on real data lie in
+small pockets of the space (where nearly all trees agree), so they are the hardest to hit: the
+generator finds them only through the search described below, and the error is largest there.
 
 ![scores](score_distribution.png)
 
@@ -410,6 +420,20 @@ by the generator in parts of the space no real row occupies.
 {m['unique_rows']} of {SAMPLES} generated rows are distinct; the spread of the samples is
 {m['diversity']['overall']:.2f} of the real data's (mean per-feature standard deviation ratio),
 between {m['diversity_min_bin']:.2f} and {m['diversity_max_bin']:.2f} across C bins: {collapse}.
+
+## How the generator learns from a black box
+
+The forest has no gradient, so a surrogate network is fitted online (binary cross-entropy) to the
+forest's answers on the generator's queries, on random rows of the schema, on jittered copies of
+the generator's rows, and on mutations of the {ELITE_SIZE} highest-scoring rows queried so far (a
+small search that climbs to the confidences the forest rarely gives). The generator takes the
+surrogate's gradient while its loss uses the forest's true Y (straight-through): |Y − C|, a
+hinge that keeps Y on the class side C asks for (the generator also sees that side, C ≥ 0.5, as an
+input), the adversarial loss against the discriminator, and a penalty when rows made from
+different noise with the same C vary less than {MIN_SPREAD} of a uniform row's spread in any
+feature. The discriminator sees the row with C and Y in random order and learns which is the
+forest's; it ends near chance when the generator's Y is close to C. No real row is used in
+training.
 
 ## Training
 
@@ -444,7 +468,7 @@ def run_dataset(dataset, args):
     generated["desired_confidence"] = desired
     generated["blackbox_confidence"] = answered
     real_encoded = encoder.transform(dataset.features)
-    bins = confidence_bins(desired, answered, encoded, real_encoded)
+    bins = confidence_bins(desired, answered, encoded, real_encoded, box.test_confidence)
     error = np.abs(desired - answered)
     asks_positive = desired >= 0.5
     filled = bins[bins["count"] > 0]

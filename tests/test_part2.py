@@ -38,8 +38,9 @@ def test_every_artifact_has_its_columns(run, name):
     assert np.histogram(desired, bins=10, range=(0, 1))[0].min() > 50
     bins = pd.read_csv(folder / "confidence_bins.csv")
     assert list(bins.columns) == ["bin", "count", "mae", "class_agreement",
-                                  "mean_blackbox_confidence", "diversity"]
+                                  "mean_blackbox_confidence", "diversity", "test_share"]
     assert bins["count"].sum() == 1000
+    assert bins["test_share"].sum() == pytest.approx(1.0)
     box = json.loads((folder / "blackbox.json").read_text())
     assert box["positive_class"] == {"diabetes": "tested_positive", "german_credit": "bad"}[name]
     assert 0.6 < box["accuracy"] <= 1 and 0.6 < box["roc_auc"] <= 1
