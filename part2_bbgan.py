@@ -6,10 +6,11 @@ A random forest is trained on 70% of the real rows; from then on it is a black b
 gets noise Z and a desired confidence C and makes a row; the forest scores it (Y); the
 discriminator sees the row with C and Y in random order and must say which one the forest gave.
 The forest is not differentiable, so a surrogate network is fitted online to the forest's answers
-on the generator's own queries (and on random rows of the schema), and the generator follows the
-surrogate's gradient while the true Y is used in the forward pass. No real row reaches the
-generator, the discriminator or the surrogate: they know only the schema (columns, types,
-categories, ranges) and the forest's answers. Results land in OUT/<dataset>/part2/.
+on every query (the generator's rows, random rows of the schema, jittered rows, and mutations of
+the best-scoring rows found so far), and the generator follows the surrogate's gradient while the
+true Y is used in the forward pass. A penalty keeps rows that share one C apart in every feature.
+No real row reaches the generator, the discriminator or the surrogate: they know only the schema
+(columns, types, categories, ranges) and the forest's answers. Results land in OUT/<dataset>/part2/.
 """
 
 import time
@@ -374,6 +375,7 @@ def write_report(path, name, box, metrics, bins):
     filled = bins[bins["count"] > 0]
     best, worst = filled.loc[filled["mae"].idxmin()], filled.loc[filled["mae"].idxmax()]
     low_diversity = filled[filled["diversity"] < 0.3]["bin"].tolist()
+    narrowest = filled.loc[filled["diversity"].idxmin(), "bin"]
     collapse = ("no sign of mode collapse: every bin keeps at least 30% of the real data's spread"
                 if not low_diversity and m["unique_rows"] >= 990 else
                 f"signs of collapse (unique rows {m['unique_rows']}, low spread in bins "
@@ -419,7 +421,8 @@ generator finds them only through the search described below, and the error is l
 
 {m['unique_rows']} of {SAMPLES} generated rows are distinct; the spread of the samples is
 {m['diversity']['overall']:.2f} of the real data's (mean per-feature standard deviation ratio),
-between {m['diversity_min_bin']:.2f} and {m['diversity_max_bin']:.2f} across C bins: {collapse}.
+between {m['diversity_min_bin']:.2f} (bin {narrowest}) and {m['diversity_max_bin']:.2f} across C
+bins: {collapse}.
 
 ## How the generator learns from a black box
 
