@@ -366,10 +366,9 @@ def build_generator(n_inputs, encoder, hidden_units, logit_limit=None, name="gen
         if spec.kind == "numeric":
             heads.append(keras.layers.Dense(1, activation="tanh", name=f"head_{index}")(hidden))
             continue
-        logits = keras.layers.Dense(spec.width, activation="tanh" if logit_limit else None,
-                                    name=f"head_{index}")(hidden)
+        logits = keras.layers.Dense(spec.width, name=f"head_{index}")(hidden)
         if logit_limit:
-            logits = keras.layers.Rescaling(logit_limit)(logits)
+            logits = keras.layers.Rescaling(logit_limit)(keras.layers.Activation("tanh")(logits))
         heads.append(keras.layers.Softmax()(logits))
     outputs = keras.layers.Concatenate()(heads) if len(heads) > 1 else heads[0]
     return keras.Model(inputs, outputs, name=name)

@@ -145,19 +145,20 @@ class BlackBoxGAN(keras.Model):
                                        seed=self.seed_generator)
         return self.snap(uniform)
 
+    def jittered(self, rows, stddev):
+        """Rows moved by Gaussian noise and snapped back to exact records of the schema."""
+        jitter = keras.random.normal(keras.ops.shape(rows), stddev=stddev, seed=self.seed_generator)
+        return self.snap(keras.ops.clip(rows + jitter, -1.0, 1.0))
+
     def nearby_rows(self, rows):
         """The generator's rows, jittered: they teach the surrogate the forest's local shape."""
-        jitter = keras.random.normal(keras.ops.shape(rows), stddev=JITTER, seed=self.seed_generator)
-        return self.snap(keras.ops.clip(rows + jitter, -1.0, 1.0))
+        return self.jittered(rows, JITTER)
 
     def mutants(self):
         """Jittered copies of the highest-scoring rows queried so far: a search that climbs
         towards the confidences the forest rarely gives."""
         chosen = keras.random.randint((MUTANTS,), 0, ELITE_SIZE, seed=self.seed_generator)
-        parents = tf.gather(self.elite_rows, chosen)
-        jitter = keras.random.normal(keras.ops.shape(parents), stddev=MUTATION,
-                                     seed=self.seed_generator)
-        return self.snap(keras.ops.clip(parents + jitter, -1.0, 1.0))
+        return self.jittered(tf.gather(self.elite_rows, chosen), MUTATION)
 
     def remember(self, rows, answers):
         """Keep the ELITE_SIZE highest-scoring rows among the elite and the new queries."""
