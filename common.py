@@ -5,9 +5,11 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import shutil
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,15 +19,24 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import arff  # liac-arff: reports the line of a malformed file
 import keras
 import matplotlib
+import mistletoe
+import PIL.Image
+from fpdf import FPDF
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
+from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: E402
+from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS = {"diabetes": "diabetes.arff", "german_credit": "German_credit.arff"}
 MIN_ROWS = 20
+MEASURE_ROWS = 5000  # measures use at most this many rows per side: cost stays linear in rows
+PROGRESS_SECONDS = 30
+FINISHED = []  # output folders this run has completed
 
 
 # ---------------------------------------------------------------------------
@@ -56,12 +67,15 @@ def positive_int(text):
 
 
 def command_line(description, dataset_help, dataset_default=None, epochs_default=100):
-    """The flags both scripts take: --dataset, --epochs, --seed, --out, --quiet."""
+    """The flags both scripts take: --dataset, --class, --epochs, --seed, --out, --quiet."""
     parser = CommandLine(description=description)
     parser.add_argument("--dataset", required=dataset_default is None, default=dataset_default,
                         help=dataset_help)
     parser.add_argument("--epochs", type=positive_int, default=epochs_default,
                         help=f"training epochs (default {epochs_default})")
+    parser.add_argument("--class", dest="class_name", metavar="NAME",
+                        help="the nominal class attribute (default: `class`, else the last "
+                             "attribute)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for everything (default 0)")
     parser.add_argument("--out", default="outputs",
                         help="outputs root; results go to OUT/<dataset>/<part>/ (default outputs)")
@@ -70,12 +84,18 @@ def command_line(description, dataset_help, dataset_default=None, epochs_default
 
 
 def run_script(main):
-    """Run main() and turn a UserError into one line on stderr and exit code 2."""
+    """Run main(): a UserError ends in one line on stderr and exit code 2, Ctrl-C in one line
+    and exit code 130 (the folder being written is dropped, older results stay)."""
+    FINISHED.clear()
     try:
         main()
     except UserError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        kept = f"; kept the finished {', '.join(map(str, FINISHED))}" if FINISHED else ""
+        print(f"interrupted: nothing written{kept}", file=sys.stderr)
+        sys.exit(130)
 
 
 def say(quiet, *parts):
@@ -121,39 +141,70 @@ def resolve_dataset(name_or_path):
     return path.stem.lower(), path
 
 
-def load_dataset(name_or_path, quiet=False):
-    """Load an ARFF dataset by name or path, fill missing values and find the class column."""
+def load_dataset(name_or_path, class_name=None, quiet=False):
+    """Load an ARFF dataset by name or path: numeric and nominal attributes are kept, string and
+    date attributes left out (with a printed line), missing values filled, the class chosen."""
     name, path = resolve_dataset(name_or_path)
-    try:
-        with open(path, encoding="utf-8") as handle:
-            parsed = arff.load(handle)
-    except arff.ArffException as error:
-        raise UserError(f"malformed ARFF file {path}: {error}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(f"cannot read {path}: {error}") from None
-    attributes = parsed["attributes"]
+    attributes, rows, dates = _parse_arff(path)
+    frame = pd.DataFrame(rows, columns=[attribute for attribute, _ in attributes])
+    skipped = [attribute for attribute, kind in attributes
+               if not isinstance(kind, list) and kind.upper() == "STRING"]
+    if skipped:
+        kinds = ", ".join(f"{attribute} ({'date' if attribute in dates else 'string'})"
+                          for attribute in skipped)
+        say(quiet, f"{name}: left out {len(skipped)} attribute(s) that are not modelled: {kinds}")
+        frame = frame.drop(columns=skipped)
+        attributes = [(attribute, kind) for attribute, kind in attributes
+                      if attribute not in skipped]
     if not attributes:
-        raise UserError(f"ARFF file {path} declares no attributes")
-    names = [attribute_name for attribute_name, _ in attributes]
-    frame = pd.DataFrame(parsed["data"], columns=names)
-    missing = 0
+        raise UserError(f"ARFF file {path} has no numeric or nominal attributes")
+    missing = int(frame.isna().sum().sum())
     for column, kind in attributes:
-        missing += int(frame[column].isna().sum())
         if isinstance(kind, list):
             frame[column] = _fill_nominal(frame[column], kind)
-        elif kind.upper() in ("NUMERIC", "REAL", "INTEGER"):
-            frame[column] = _fill_numeric(frame[column])
         else:
-            raise UserError(f"attribute {column!r} in {path} is of type {kind}: "
-                            "only numeric and nominal attributes are supported")
+            frame[column] = _fill_numeric(frame[column])
     if missing:
         say(quiet, f"{name}: filled {missing} missing values (numeric: median, nominal: mode)")
-    class_column = _class_column(attributes, path)
+    class_column = _class_column(frame, class_name, path)
     classes_present = frame[class_column].value_counts()
     if len(frame) < MIN_ROWS or (classes_present >= 2).sum() < 2:
         raise UserError(f"dataset {path} is too small to train on: it needs at least {MIN_ROWS} "
-                        "rows and two classes with at least two rows each")
+                        f"rows and two values of the class {class_column!r} with at least two rows "
+                        "each")
     return Dataset(name, frame, class_column)
+
+
+ATTRIBUTE_LINE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)(\S+)""",
+                            re.IGNORECASE)
+
+
+def _parse_arff(path):
+    """(attributes, rows, names of date attributes) of an ARFF file. liac-arff has no date type:
+    date attributes are read as strings, so that they can be left out like them."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise UserError(f"cannot read {path}: {error.strerror or error}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")  # Weka's own files are often Latin-1
+    lines, dates = text.splitlines(), []
+    for number, line in enumerate(lines):
+        if line.lstrip()[:5].lower() == "@data":
+            break
+        match = ATTRIBUTE_LINE.match(line)
+        if match and match.group(3).lower() == "date":
+            dates.append(match.group(2).strip("'\""))
+            lines[number] = match.group(1) + "string"
+    try:
+        parsed = arff.loads("\n".join(lines))
+    except arff.ArffException as error:
+        raise UserError(f"malformed ARFF file {path}: {error}") from None
+    if not parsed["attributes"]:
+        raise UserError(f"ARFF file {path} declares no attributes")
+    return parsed["attributes"], parsed["data"], dates
 
 
 def _fill_numeric(values):
@@ -166,21 +217,34 @@ def _fill_numeric(values):
     return numbers
 
 
-def _fill_nominal(values, categories):
-    if values.isna().all():
+def _fill_nominal(values, declared):
+    # liac-arff gives a declared `?` as None: it means missing, not a category
+    categories = list(dict.fromkeys(value for value in declared if value is not None))
+    if not categories or values.isna().all():
         raise UserError(f"nominal attribute {values.name!r} has no values")
     values = values.fillna(values.mode().iloc[0])
     return pd.Categorical(values, categories=categories)
 
 
-def _class_column(attributes, path):
-    nominal = [name for name, kind in attributes if isinstance(kind, list)]
-    for name in nominal:
-        if name.lower() == "class":
-            return name
-    if not nominal:
-        raise UserError(f"dataset {path} has no nominal attribute to use as the class")
-    return nominal[-1]
+def _class_column(frame, class_name, path):
+    """--class NAME if given; else the nominal attribute named `class`; else the last attribute
+    if it is nominal. A numeric class is an error that names the nominal attributes."""
+    nominal = [name for name in frame.columns
+               if isinstance(frame[name].dtype, pd.CategoricalDtype)]
+    choices = (f"choose one of the nominal attributes with --class NAME: {', '.join(nominal)}"
+               if nominal else "it has no nominal attribute to use as the class")
+    if class_name is not None:
+        matches = [name for name in frame.columns if name.lower() == class_name.lower()]
+        if not matches:
+            raise UserError(f"--class {class_name!r}: {path} has no such attribute; {choices}")
+        chosen = matches[0]
+    else:
+        named = [name for name in frame.columns if name.lower() == "class"]
+        chosen = named[0] if named else frame.columns[-1]
+    if chosen not in nominal:
+        raise UserError(f"the class attribute {chosen!r} of {path} is numeric, not nominal; "
+                        f"{choices}")
+    return chosen
 
 
 def schema_frame(frame):
@@ -258,6 +322,13 @@ class TabularEncoder:
     def names(self):
         return [spec.name for spec in self.columns]
 
+    def members(self):
+        """A (width x columns) 0/1 matrix: which encoded columns belong to which record."""
+        members = np.zeros((self.width, len(self.columns)), dtype="float32")
+        for index, spec in enumerate(self.columns):
+            members[spec.offset:spec.end, index] = 1.0
+        return members
+
     def transform(self, frame, rng=None):
         """Encode a frame. With rng, quantile-scaled values are spread at random inside their
         value's share (dequantization), which keeps them decoding to the same value."""
@@ -265,7 +336,8 @@ class TabularEncoder:
         for spec in self.columns:
             values = frame[spec.name]
             if spec.kind == "nominal":
-                codes = pd.Categorical(values, categories=spec.categories).codes
+                # pandas keeps codes as int8 for up to 127 categories: widen before the offset
+                codes = pd.Categorical(values, categories=spec.categories).codes.astype(np.int64)
                 if (codes < 0).any():
                     raise ValueError(f"column {spec.name!r} has values outside its categories")
                 matrix[np.arange(len(frame)), spec.offset + codes] = 1.0
@@ -352,51 +424,76 @@ class SnapToRecords(keras.layers.Layer):
         return keras.ops.concatenate(parts, axis=1)
 
 
+class ColumnHeads(keras.layers.Layer):
+    """The generator's output heads, one per encoder record, applied to one linear layer of the
+    encoded width at once: tanh for each number, a softmax over each nominal attribute's
+    categories. With logit_limit, category logits stay within +-logit_limit, so a category
+    choice never saturates its softmax and keeps a gradient."""
+
+    def __init__(self, encoder, logit_limit=None, **kwargs):
+        super().__init__(**kwargs)
+        self.members, self.logit_limit = encoder.members(), logit_limit
+        self.numeric = np.concatenate([[spec.kind == "numeric"] * spec.width
+                                       for spec in encoder.columns])
+
+    def call(self, logits):
+        if self.logit_limit:
+            logits = self.logit_limit * keras.ops.tanh(logits)
+        # a softmax within each column: subtract the column's largest logit, normalise per column
+        in_column = keras.ops.expand_dims(self.members.T > 0, 0)
+        column_max = keras.ops.max(keras.ops.where(in_column, keras.ops.expand_dims(logits, 1),
+                                                   -np.inf), axis=2)
+        shifted = logits - keras.ops.stop_gradient(keras.ops.matmul(column_max, self.members.T))
+        exponent = keras.ops.exp(shifted)
+        totals = keras.ops.matmul(keras.ops.matmul(exponent, self.members), self.members.T)
+        return keras.ops.where(self.numeric, keras.ops.tanh(logits), exponent / totals)
+
+
 def build_generator(n_inputs, encoder, hidden_units, logit_limit=None, name="generator"):
-    """An MLP whose output heads follow the encoder's records: tanh for each number,
-    softmax for each nominal attribute (SnapToRecords turns them into exact records). With
-    logit_limit, category logits stay within +-logit_limit, so a category choice never
-    saturates its softmax and keeps a gradient."""
+    """An MLP whose output heads follow the encoder's records (see ColumnHeads); SnapToRecords
+    turns its output into exact records."""
     inputs = keras.Input((n_inputs,))
     hidden = inputs
     for units in hidden_units:
         hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
-    heads = []
-    for index, spec in enumerate(encoder.columns):
-        if spec.kind == "numeric":
-            heads.append(keras.layers.Dense(1, activation="tanh", name=f"head_{index}")(hidden))
-            continue
-        logits = keras.layers.Dense(spec.width, name=f"head_{index}")(hidden)
-        if logit_limit:
-            logits = keras.layers.Rescaling(logit_limit)(keras.layers.Activation("tanh")(logits))
-        heads.append(keras.layers.Softmax()(logits))
-    outputs = keras.layers.Concatenate()(heads) if len(heads) > 1 else heads[0]
-    return keras.Model(inputs, outputs, name=name)
+    logits = keras.layers.Dense(encoder.width, name="heads")(hidden)
+    return keras.Model(inputs, ColumnHeads(encoder, logit_limit)(logits), name=name)
 
 
 class TrainingMonitor(keras.callbacks.Callback):
     """Records every epoch's metrics; every few epochs scores the model (lower is better), keeps
-    the best weights, prints a progress line, and restores the best weights when training ends."""
+    the best weights and prints a progress line with the time left (at least every
+    PROGRESS_SECONDS in between); restores the best weights when training ends."""
 
     def __init__(self, every, quiet, score, score_name):
         super().__init__()
         self.every, self.quiet, self.score, self.score_name = every, quiet, score, score_name
         self.rows, self.best_score, self.best_epoch, self.best_weights = [], np.inf, 0, None
 
+    def on_train_begin(self, logs=None):
+        self.started = self.last_line = time.perf_counter()
+
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{key: float(value) for key, value in (logs or {}).items()}}
         self.rows.append(row)
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.params["epochs"]:
             self._check(row)
+        elif time.perf_counter() - self.last_line >= PROGRESS_SECONDS:
+            self._progress(row)
 
     def _check(self, row):
         row[self.score_name] = value = float(self.score())
         if value < self.best_score:
             self.best_score, self.best_epoch = value, row["epoch"]
             self.best_weights = self.model.get_weights()
+        self._progress(row, f"  (best {self.best_score:.3f} at epoch {self.best_epoch})")
+
+    def _progress(self, row, best=""):
+        self.last_line = now = time.perf_counter()
+        epochs = self.params["epochs"]
+        left = (now - self.started) / row["epoch"] * (epochs - row["epoch"])
         numbers = "  ".join(f"{key} {value:.3f}" for key, value in row.items() if key != "epoch")
-        say(self.quiet, f"epoch {row['epoch']:4d}/{self.params['epochs']}  {numbers}  "
-                        f"(best {self.best_score:.3f} at epoch {self.best_epoch})")
+        say(self.quiet, f"epoch {row['epoch']:4d}/{epochs}  {numbers}{best}  ~{left:.0f} s left")
 
     def on_train_end(self, logs=None):
         self.model.set_weights(self.best_weights)
@@ -434,6 +531,34 @@ def plot_history(history, path, title, kept_epoch=None):
 
 
 # ---------------------------------------------------------------------------
+# Measures both parts use
+# ---------------------------------------------------------------------------
+
+
+def at_most(frame, count, seed):
+    """The frame itself, or a random subset of count rows when it is longer."""
+    return frame if len(frame) <= count else frame.sample(count, random_state=seed)
+
+
+def c2st_auc(encoder, real, synthetic, seed, folds=5, rounds=100):
+    """Classifier two-sample test: cross-validated ROC-AUC of gradient boosting telling real rows
+    from synthetic ones (at most MEASURE_ROWS of each). 0.5: indistinguishable, 1.0: trivially."""
+    real, synthetic = at_most(real, MEASURE_ROWS, seed), at_most(synthetic, MEASURE_ROWS, seed)
+    features = np.vstack([encoder.transform(real), encoder.transform(synthetic)])
+    is_synthetic = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
+    model = HistGradientBoostingClassifier(max_iter=rounds, random_state=seed)
+    splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
+    return float(cross_val_score(model, features, is_synthetic, cv=splits, scoring="roc_auc").mean())
+
+
+def nearest_rows(reference, queries):
+    """Index of each query row's nearest reference row and the Euclidean distance (encoded
+    matrices), through a neighbours index: memory linear in the rows."""
+    distances, index = NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(queries)
+    return index[:, 0], distances[:, 0]
+
+
+# ---------------------------------------------------------------------------
 # Output folders and files
 # ---------------------------------------------------------------------------
 
@@ -457,6 +582,7 @@ def output_folder(out_root, dataset_name, part):
     if final.exists():
         shutil.rmtree(final)
     staging.rename(final)
+    FINISHED.append(final)
 
 
 def check_writable(out_root):
@@ -470,6 +596,20 @@ def check_writable(out_root):
         raise UserError(f"cannot write to --out {out_root}: {error.strerror or error}") from None
 
 
+def markdown_table(frame):
+    """A frame as a Markdown table; floats with at most three decimals, bars escaped."""
+    def text(value):
+        if isinstance(value, (float, np.floating)):
+            return "" if np.isnan(value) else f"{value:.3f}".rstrip("0").rstrip(".")
+        return str(value).replace("|", "\\|")
+
+    lines = ["| " + " | ".join(text(name) for name in frame.columns) + " |",
+             "| " + " | ".join("---" for _ in frame.columns) + " |"]
+    lines += ["| " + " | ".join(text(value) for value in row) + " |"
+              for row in frame.itertuples(index=False)]
+    return "\n".join(lines)
+
+
 def write_json(path, data):
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2)
@@ -480,3 +620,218 @@ def save_figure(figure, path):
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
+
+
+# ---------------------------------------------------------------------------
+# The combined report: OUT/report.md and OUT/report.pdf from every run's report.md
+# ---------------------------------------------------------------------------
+
+REPORT_TITLE = "Tabular GANs with Keras: a GAN on ARFF data, and a generator against a black box"
+REPORT_PARTS = {
+    "part1": ("Part 1 — a GAN on tabular data", "python part1_gan.py --dataset {name}"),
+    "part2": ("Part 2 — a generator against a random-forest black box",
+              "python part2_bbgan.py --dataset {name}"),
+}
+README = Path(__file__).resolve().parent / "README.md"
+IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
+
+
+def readme_method(part):
+    """The README's description of a part's method, between its <!-- method PART --> markers:
+    the words live once, in the README."""
+    text = README.read_text(encoding="utf-8") if README.is_file() else ""
+    match = re.search(rf"<!-- method {part} -->\n(.*?)<!-- end method -->", text, re.DOTALL)
+    return match.group(1).strip() if match else "See the README for the method."
+
+
+def report_sections(text, folder):
+    """A run's report.md as its opening paragraph and {section title: body}, with each figure's
+    path made relative to the outputs root and its caption naming the dataset."""
+    dataset = folder.split("/")[0]
+    text = IMAGE.sub(lambda m: f"![{dataset}: {m.group(1)}]({folder}/{m.group(2)})", text)
+    opening, *sections = re.split(r"^## ", text, flags=re.MULTILINE)
+    opening = "\n".join(line for line in opening.splitlines() if not line.startswith("# "))
+    return opening.strip(), {section.split("\n", 1)[0].strip(): section.split("\n", 1)[1].strip()
+                             for section in sections}
+
+
+def combined_report(out_root):
+    """The assignment's report in Markdown: per part its method, then per question each dataset's
+    answer, taken from the runs' own report.md files; says which runs are missing."""
+    root = Path(out_root)
+    found = sorted({path.parts[-3] for path in root.glob("*/part*/report.md")},
+                   key=lambda name: (name not in DATASETS, list(DATASETS).index(name)
+                                     if name in DATASETS else 0, name))
+    lines = [f"# {REPORT_TITLE}", ""]
+    for part, (title, command) in REPORT_PARTS.items():
+        runs = {name: report_sections((root / name / part / "report.md").read_text("utf-8"),
+                                      f"{name}/{part}")
+                for name in found if (root / name / part / "report.md").is_file()}
+        lines += [f"## {title}", ""]
+        missing = [name for name in DATASETS if name not in runs]
+        if missing:
+            how = "; ".join(f"`{command.format(name=name)}`" for name in missing)
+            lines += [f"*Not run yet for {', '.join(missing)}: {how} adds it.*", ""]
+        if not runs:
+            continue
+        lines += ["### Method", "", readme_method(part), "", "### Runs", ""]
+        lines += [f"- **{name}**: {opening}" for name, (opening, _) in runs.items()] + [""]
+        titles = list(dict.fromkeys(title for _, sections in runs.values() for title in sections))
+        for section in titles:
+            lines += [f"### {section}", ""]
+            for name, (_, sections) in runs.items():
+                if section in sections:
+                    lines += [f"#### {name}", "", sections[section], ""]
+    return "\n".join(lines)
+
+
+def write_combined_report(out_root, quiet=False):
+    """Rebuild OUT/report.md and OUT/report.pdf from every run under OUT (atomically)."""
+    root = Path(out_root)
+    markdown = combined_report(root)
+    with tempfile.TemporaryDirectory(dir=root, prefix=".report-") as staging:
+        staged = Path(staging)
+        (staged / "report.md").write_text(markdown, encoding="utf-8")
+        pages = PdfReport(root).render(markdown, staged / "report.pdf")
+        for name in ("report.md", "report.pdf"):
+            (staged / name).replace(root / name)
+    say(quiet, f"report: {root / 'report.pdf'} ({pages} pages) and {root / 'report.md'}")
+    return pages
+
+
+class PdfReport(FPDF):
+    """A4 PDF from the report's Markdown (headings, paragraphs, lists, tables, figures with
+    numbered captions) in DejaVu fonts, which matplotlib ships: every Unicode sign renders."""
+
+    FONT_SIZES = {1: 16, 2: 14, 3: 12, 4: 10.5}
+    TEXT_SIZE, TABLE_SIZE = 9.5, 7
+
+    def __init__(self, folder):
+        super().__init__(format="A4")
+        self.folder, self.figures = Path(folder), 0
+        fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+        for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique"), ("BI", "-BoldOblique")):
+            self.add_font("DejaVu", style, fonts / f"DejaVuSans{suffix}.ttf")
+        self.add_font("DejaVuMono", "", fonts / "DejaVuSansMono.ttf")
+        self.set_margins(18, 16, 18)
+        self.set_auto_page_break(True, margin=16)
+        self.set_title(REPORT_TITLE)
+
+    def footer(self):
+        self.set_y(-12)
+        self.set_font("DejaVu", "", 8)
+        self.cell(0, 5, str(self.page_no()), align="C")
+
+    def render(self, markdown, path):
+        """Write the PDF to path and return its page count."""
+        self.add_page()
+        for block in mistletoe.Document(markdown).children:
+            self.block(block)
+        self.output(str(path))
+        return self.pages_count
+
+    def block(self, token):
+        kind = type(token).__name__
+        if kind == "Heading":
+            self.heading(token.level, plain_text(token.children))
+        elif kind == "Paragraph" and [type(c).__name__ for c in token.children] == ["Image"]:
+            self.figure(token.children[0])
+        elif kind == "Paragraph":
+            self.paragraph(token.children)
+        elif kind == "List":
+            for item in token.children:
+                self.set_font("DejaVu", "", self.TEXT_SIZE)
+                self.text(self.l_margin + 2, self.get_y() + self.TEXT_SIZE * 0.36, "•")
+                for child in item.children:
+                    self.paragraph(child.children, indent=6, after=0.8)
+            self.ln(1.5)
+        elif kind == "Table":
+            self.table_block(token)
+        else:
+            self.paragraph([plain_text(getattr(token, "children", []) or [])])
+
+    def heading(self, level, text):
+        if level == 2 and self.page_no() > 1 or self.will_page_break(40):
+            self.add_page()
+        self.set_font("DejaVu", "B", self.FONT_SIZES.get(level, 10))
+        self.multi_cell(0, self.FONT_SIZES.get(level, 10) * 0.55, text, new_x="LMARGIN",
+                        new_y="NEXT")
+        self.ln(1.5)
+
+    def paragraph(self, spans, indent=0, after=2.5):
+        """Text that wraps between words across changes of font."""
+        with self.text_columns(text_align="LEFT", line_height=1.3,
+                               l_margin=self.l_margin + indent) as columns:
+            with columns.paragraph(bottom_margin=after) as paragraph:
+                self.write_spans(paragraph, spans)
+
+    def write_spans(self, paragraph, spans, style=""):
+        for span in spans:
+            kind = type(span).__name__
+            if isinstance(span, str) or kind == "RawText":
+                self.set_font("DejaVu", style, self.TEXT_SIZE)
+                paragraph.write(span if isinstance(span, str) else span.content)
+            elif kind == "InlineCode":
+                self.set_font("DejaVuMono", "", self.TEXT_SIZE - 0.5)
+                paragraph.write(plain_text(span.children))
+            elif kind == "LineBreak":
+                self.set_font("DejaVu", style, self.TEXT_SIZE)
+                paragraph.write(" ")
+            else:  # Strong, Emphasis, Link: their text, in their style
+                extra = {"Strong": "B", "Emphasis": "I"}.get(kind, "")
+                self.write_spans(paragraph, span.children, "".join(sorted(set(style + extra))))
+
+    def table_block(self, token):
+        rows = [[plain_text(cell.children) for cell in row.children]
+                for row in [token.header, *token.children]]
+        size, widths = self.column_widths(rows)
+        self.set_font("DejaVu", "", size)
+        with self.table(col_widths=widths, width=sum(widths), text_align="LEFT", align="LEFT",
+                        line_height=size * 0.45, padding=0.8) as table:
+            for row in rows:
+                cells = table.row()
+                for text in row:
+                    cells.cell(text)
+        self.ln(3)
+
+    def column_widths(self, rows, padding=2.2):
+        """The largest font size (at most TABLE_SIZE) at which no word is split, and column
+        widths in mm: each column's longest word at least, its longest cell where room allows."""
+        for size in np.arange(self.TABLE_SIZE, 4.9, -0.5):
+            self.set_font("DejaVu", "B", size)  # bold: the widest the header can be
+            columns = list(zip(*rows))
+            least = np.array([max(self.get_string_width(word) for text in column
+                                  for word in text.split() or [""]) for column in columns])
+            wanted = np.array([max(self.get_string_width(text) for text in column)
+                               for column in columns])
+            least, wanted = least + padding, wanted + padding
+            if least.sum() <= self.epw:
+                break
+        if wanted.sum() <= self.epw:
+            return size, list(wanted)
+        room = (self.epw - least.sum()) / (wanted - least).sum()
+        return size, list(least + room * (wanted - least))
+
+    def figure(self, image):
+        self.figures += 1
+        path = self.folder / image.src
+        if not path.is_file():
+            self.paragraph([f"[missing figure {image.src}]"])
+            return
+        with PIL.Image.open(path) as picture:
+            ratio = picture.height / picture.width
+        width = 105 if ratio < 0.8 else 90
+        if self.will_page_break(width * ratio + 12):
+            self.add_page()
+        self.image(str(path), x=(self.w - width) / 2, w=width)
+        self.set_font("DejaVu", "I", 8)
+        self.multi_cell(0, 3.8, f"Figure {self.figures}. {plain_text(image.children)}",
+                        align="C", new_x="LMARGIN", new_y="NEXT")
+        self.ln(3)
+
+
+def plain_text(spans):
+    """The text of Markdown spans without their formatting."""
+    return "".join(span.content if type(span).__name__ == "RawText"
+                   else " " if type(span).__name__ == "LineBreak"
+                   else plain_text(getattr(span, "children", []) or []) for span in spans)

@@ -18,19 +18,19 @@ import pandas as pd
 import tensorflow as tf
 from common import say
 from sklearn.decomposition import PCA
-from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 NOISE_DIM = 32
 HIDDEN_UNITS = (128, 128)
-BATCH_SIZE = 64
-LEARNING_RATE = 2e-4
+BATCH_SIZE = 128
+LEARNING_RATE = 4e-4
 R1_WEIGHT = 10.0
 EPOCHS = 300
-STEPS_PER_CALL = 8  # training steps per graph call: less Python overhead per step
-CHECKS = 20  # fidelity checks over the run, for keeping the best epoch
+CHECKS = 15  # fidelity checks over the run, for keeping the best epoch
 EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
 RANDOM_SAMPLES = 100
+LN2 = float(np.log(2.0))  # both losses at balance
 
 
 # ---------------------------------------------------------------------------
@@ -106,20 +106,14 @@ class TabularGAN(keras.Model):
 # ---------------------------------------------------------------------------
 
 
-def c2st_auc(encoder, real, synthetic, seed, folds=5, rounds=100):
-    """Cross-validated ROC-AUC of gradient boosting telling real rows from synthetic ones."""
-    features = np.vstack([encoder.transform(real), encoder.transform(synthetic)])
-    is_synthetic = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
-    model = HistGradientBoostingClassifier(max_iter=rounds, random_state=seed)
-    splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    return float(cross_val_score(model, features, is_synthetic, cv=splits, scoring="roc_auc").mean())
-
-
 def class_accuracies(dataset, synthetic, seed):
-    """(TSTR, TRTR): a random forest trained on synthetic rows and tested on all real rows, and
-    the same forest 5-fold cross-validated on the real rows."""
+    """(TSTR, TRTR): a random forest trained on synthetic rows and tested on the real rows, and
+    the same forest 5-fold cross-validated on the real rows (at most MEASURE_ROWS of each)."""
     encoder = common.TabularEncoder(dataset.features)
-    real_x, real_y = encoder.transform(dataset.features), dataset.labels.astype(str)
+    real = common.at_most(dataset.frame, common.MEASURE_ROWS, seed)
+    synthetic = common.at_most(synthetic, common.MEASURE_ROWS, seed)
+    real_x = encoder.transform(real.drop(columns=dataset.class_column))
+    real_y = real[dataset.class_column].astype(str)
     synthetic_x = encoder.transform(synthetic.drop(columns=dataset.class_column))
     synthetic_y = synthetic[dataset.class_column].astype(str)
     forest = RandomForestClassifier(random_state=seed, n_jobs=-1)
@@ -144,18 +138,20 @@ def train(dataset, encoder, epochs, seed, rng, quiet):
     """Fit the GAN, checking fidelity CHECKS times and restoring the best epoch's weights."""
     gan = TabularGAN(common.build_generator(NOISE_DIM, encoder, HIDDEN_UNITS),
                      common.build_mlp(encoder.width, HIDDEN_UNITS, name="discriminator"), seed)
+    batch_size = min(BATCH_SIZE, len(dataset.frame))
     gan.compile(keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
                 keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9), R1_WEIGHT,
-                steps_per_execution=STEPS_PER_CALL)
+                steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
 
     def quick_c2st():
-        synthetic = encoder.inverse_transform(gan.sample(len(dataset.frame), rng))
-        return c2st_auc(encoder, dataset.frame, synthetic, seed, folds=3, rounds=50)
+        count = min(len(dataset.frame), common.MEASURE_ROWS)
+        synthetic = encoder.inverse_transform(gan.sample(count, rng))
+        return common.c2st_auc(encoder, dataset.frame, synthetic, seed, folds=3, rounds=50)
 
     monitor = common.TrainingMonitor(max(1, epochs // CHECKS), quiet, quick_c2st, "quick_c2st")
     training_rows = encoder.transform(dataset.frame, rng=rng)
     start = time.perf_counter()
-    gan.fit(training_rows, epochs=epochs, batch_size=min(BATCH_SIZE, len(training_rows)),
+    gan.fit(training_rows, epochs=epochs, batch_size=batch_size,
             shuffle=True, verbose=0, callbacks=[monitor])
     return gan, monitor.frame, monitor.best_epoch, time.perf_counter() - start
 
@@ -163,14 +159,6 @@ def train(dataset, encoder, epochs, seed, rng, quiet):
 # ---------------------------------------------------------------------------
 # Analysis
 # ---------------------------------------------------------------------------
-
-
-def nearest_real(encoder, real, samples):
-    """Index of each sample's nearest real row and the Euclidean distance in the encoded space."""
-    real_x, sample_x = encoder.transform(real), encoder.transform(samples)
-    distances = np.sqrt(((sample_x[:, None, :] - real_x[None, :, :]) ** 2).sum(axis=2))
-    nearest = distances.argmin(axis=1)
-    return nearest, distances[np.arange(len(samples)), nearest]
 
 
 def example_table(samples, scores, real, nearest, distances, order):
@@ -184,10 +172,31 @@ def example_table(samples, scores, real, nearest, distances, order):
 
 
 def lead_statistics(history):
-    """Who led each epoch (the side with the lower loss) and how often the lead changed."""
-    discriminator_leads = (history["d_loss"] < history["g_loss"]).to_numpy()
-    changes = int(np.count_nonzero(discriminator_leads[1:] != discriminator_leads[:-1]))
-    return changes, float(discriminator_leads.mean())
+    """Who led each epoch (the side with the lower loss), how often the lead changed, and by how
+    much: the mean gap g_loss - d_loss over all epochs and over the last quarter."""
+    gap = (history["g_loss"] - history["d_loss"]).to_numpy()
+    discriminator_leads = gap > 0
+    last_quarter = gap[-max(1, len(gap) // 4):]
+    return {
+        "lead_changes": int(np.count_nonzero(discriminator_leads[1:] != discriminator_leads[:-1])),
+        "discriminator_lead_share": float(discriminator_leads.mean()),
+        "mean_loss_gap": float(gap.mean()),
+        "late_loss_gap": float(last_quarter.mean()),
+    }
+
+
+def examples_markdown(fooled, not_fooled, columns, count=2):
+    """A compact table: attributes down, the first count fooled and not-fooled samples across,
+    each followed by its nearest real record."""
+    header, table = [""], [["discriminator score"], ["distance"], *([c] for c in columns)]
+    for label, examples in (("fooled", fooled), ("not fooled", not_fooled)):
+        for index, row in examples.head(count).iterrows():
+            header += [f"{label} {index + 1}", "nearest real"]
+            sample = [row["discriminator_score"], row["distance"], *row[columns]]
+            nearest = ["", "", *row[[f"nearest_real_{c}" for c in columns]]]
+            for line, own, real in zip(table, sample, nearest):
+                line += [own, real]
+    return common.markdown_table(pd.DataFrame(table, columns=header))
 
 
 def plot_samples(encoder, real, fooled, not_fooled, path, seed):
@@ -219,49 +228,88 @@ def plot_samples(encoder, real, fooled, not_fooled, path, seed):
 # ---------------------------------------------------------------------------
 
 
-def _number(value):
-    return "n/a (no such samples)" if value is None else f"{value:.3f}"
+def _distance_comparison(m):
+    fooled, other = m["mean_distance_fooled"], m["mean_distance_not_fooled"]
+    if fooled is None or other is None:
+        return ("Only one of the two groups exists, so the distances cannot be compared "
+                f"(mean distance {fooled if fooled is not None else other:.3f}).")
+    change = (other - fooled) / other if other else 0.0
+    if abs(change) < 0.05:
+        verdict = "about as close to real records as the samples that did not fool it"
+    elif change > 0:
+        verdict = (f"closer to real records than the samples that did not fool it, by "
+                   f"{100 * change:.0f}%")
+    else:
+        verdict = (f"farther from real records than the samples that did not fool it, by "
+                   f"{-100 * change:.0f}%")
+    return (f"The samples that fooled the discriminator are {verdict}: mean Euclidean distance to "
+            f"the nearest real record {fooled:.3f} against {other:.3f} (encoded space, where "
+            "numbers span [-1, 1] and a different category adds 1.41).")
 
 
-def write_report(path, name, metrics):
+def _lead_analysis(m):
+    share = m["discriminator_lead_share"]
+    leader, led = ("the discriminator", share) if share >= 0.5 else ("the generator", 1 - share)
+    gap, late = abs(m["mean_loss_gap"]), abs(m["late_loss_gap"])
+    size = "slight" if gap < 0.01 else "clear" if gap < 0.1 else "large"
+    steady = ("a steady lead" if led >= 0.8 else
+              "a lead that went back and forth" if led < 0.6 else "a lead held most of the time")
+    drift = max(abs(m["final_d_loss"] - LN2), abs(m["final_g_loss"] - LN2))
+    balance = (f"Both losses ended within {drift:.3f} of ln 2 = 0.693, the value both take when "
+               "the discriminator gives every row 0.5: the game stayed near its equilibrium, "
+               "where the discriminator can barely tell real rows from generated ones"
+               if drift < 0.02 else
+               f"The final losses (discriminator {m['final_d_loss']:.3f}, generator "
+               f"{m['final_g_loss']:.3f}) are away from ln 2 = 0.693: one side was winning")
+    return (f"{leader[0].upper() + leader[1:]} had the lower loss in {100 * led:.0f}% of the "
+            f"epochs and the lead changed {m['lead_changes']} times: {steady}. The lead was {size}: "
+            f"the generator's loss was {'above' if m['mean_loss_gap'] > 0 else 'below'} the "
+            f"discriminator's by {gap:.4f} on average ({100 * gap / LN2:.1f}% of ln 2), and by "
+            f"{late:.4f} over the last quarter of training. {balance} (its accuracy at the end: "
+            f"{m['final_d_accuracy_real']:.2f} on real rows, {m['final_d_accuracy_fake']:.2f} on "
+            "generated rows).")
+
+
+def write_report(path, name, metrics, examples):
     m = metrics
-    leader = "the discriminator" if m["discriminator_lead_share"] >= 0.5 else "the generator"
-    share = max(m["discriminator_lead_share"], 1 - m["discriminator_lead_share"])
-    consistent = ("a consistent leader" if share >= 0.8 else
-                  "no consistent leader: the lead went back and forth")
     text = f"""# Part 1 — GAN on `{name}`
 
-Trained {m['epochs']} epochs in {m['train_seconds']:.1f} s; the weights of epoch {m['best_epoch']}
-(best quick two-sample test) were kept.
+Seed {m['seed']}, {m['epochs']} epochs; the weights of epoch {m['best_epoch']} (best quick
+two-sample test) were kept. {m['synthetic_rows']} synthetic rows were made, as many as the dataset
+has.
 
 ## 3a. Samples that fooled the discriminator and samples that did not
 
-Of {m['synthetic_rows']} synthetic rows, {m['fooled_count']} fooled the discriminator (score ≥ 0.5)
-and {m['not_fooled_count']} did not. `fooled.csv` lists the {m['examples_fooled']} most convincing and
-`not_fooled.csv` the {m['examples_not_fooled']} least convincing, each beside its nearest real record.
-Mean Euclidean distance to the nearest real record (encoded space): fooled
-{_number(m['mean_distance_fooled'])}, not fooled {_number(m['mean_distance_not_fooled'])}.
+Of {m['examined_rows']} synthetic rows, {m['fooled_count']} fooled the discriminator (score ≥ 0.5)
+and {m['not_fooled_count']} did not. The two most convincing and the two least convincing, each
+beside its nearest real record (all {m['examples_fooled']} and {m['examples_not_fooled']}:
+`fooled.csv`, `not_fooled.csv`):
 
-![samples](samples.png)
+{examples}
+
+{_distance_comparison(m)}
+
+![the most and least convincing samples (crosses) and lines to their nearest real records, on the
+first two principal components of the real rows](samples.png)
 
 ## 3b. 100 random samples
 
-{m['passed_of_100']} of 100 random samples passed as real (`samples_100.csv`).
+{m['passed_of_100']} of 100 random samples passed as real (discriminator score ≥ 0.5; scores
+{m['score_min_of_100']:.2f}–{m['score_max_of_100']:.2f}, `samples_100.csv`). A generator the
+discriminator cannot tell from the data at all would pass about half.
 
-## 3c. Losses
+## 3c. Losses: who led
 
-![losses](losses.png)
+{_lead_analysis(m)}
 
-The discriminator had the lower loss in {100 * m['discriminator_lead_share']:.0f}% of the epochs
-and the lead changed {m['lead_changes']} times, so there was {consistent}; overall {leader} led
-({100 * share:.0f}% of epochs). Final losses: discriminator {m['final_d_loss']:.3f}, generator
-{m['final_g_loss']:.3f} (ln 2 = 0.693 is the balance point of both).
+![losses and discriminator accuracy per epoch; the dashed line marks the kept epoch](losses.png)
 
-## Fidelity of `synthetic.csv`
+## Fidelity of the synthetic rows
 
-- Classifier two-sample test ROC-AUC: {m['c2st_auc']:.3f} (0.5 = indistinguishable, 1.0 = trivially fake)
-- Train on synthetic, test on real accuracy: {m['tstr_accuracy']:.3f}
-  (train and test on real, 5-fold: {m['trtr_accuracy']:.3f})
+- Classifier two-sample test ROC-AUC: {m['c2st_auc']:.3f} (0.5 = indistinguishable, 1.0 = trivially
+  fake)
+- Train on synthetic, test on real accuracy: {m['tstr_accuracy']:.3f} (train and test on real,
+  5-fold: {m['trtr_accuracy']:.3f})
 - Synthetic rows identical to a real row: {100 * m['copy_rate']:.1f}%
 """
     path.write_text(text, encoding="utf-8")
@@ -276,7 +324,7 @@ def main(argv=None):
     parser = common.command_line(__doc__.splitlines()[0], "diabetes, german_credit or a path to an "
                                  ".arff file", epochs_default=EPOCHS)
     args = parser.parse_args(argv)
-    dataset = common.load_dataset(args.dataset, args.quiet)
+    dataset = common.load_dataset(args.dataset, args.class_name, args.quiet)
     common.check_writable(args.out)
     started = time.perf_counter()
     rng = common.seed_everything(args.seed)
@@ -288,8 +336,11 @@ def main(argv=None):
 
     real = dataset.frame
     synthetic_x = gan.sample(len(real), rng)
-    synthetic, scores = encoder.inverse_transform(synthetic_x), gan.realness(synthetic_x)
-    nearest, distances = nearest_real(encoder, real, synthetic)
+    synthetic = encoder.inverse_transform(synthetic_x)
+    # 3a looks at the first MEASURE_ROWS synthetic rows (all of them for the assignment's data)
+    examined = synthetic.iloc[:common.MEASURE_ROWS]
+    scores = gan.realness(synthetic_x[:common.MEASURE_ROWS])
+    nearest, distances = common.nearest_rows(encoder.transform(real), encoder.transform(examined))
     fooled = scores >= 0.5
     by_score = np.argsort(-scores, kind="stable")
     fooled_order = by_score[fooled[by_score]][:EXAMPLES]
@@ -299,11 +350,12 @@ def main(argv=None):
     random_samples["discriminator_score"] = gan.realness(random_x)
     random_samples["passed"] = random_samples["discriminator_score"] >= 0.5
     tstr, trtr = class_accuracies(dataset, synthetic, args.seed)
-    lead_changes, discriminator_lead_share = lead_statistics(history)
     metrics = {
         "dataset": dataset.name,
+        "class_column": dataset.class_column,
         "passed_of_100": int(random_samples["passed"].sum()),
         "synthetic_rows": len(synthetic),
+        "examined_rows": len(examined),
         "fooled_count": int(fooled.sum()),
         "not_fooled_count": int((~fooled).sum()),
         "examples_fooled": len(fooled_order),
@@ -313,11 +365,14 @@ def main(argv=None):
         "best_epoch": best_epoch,
         "epochs": args.epochs,
         "train_seconds": round(train_seconds, 2),
-        "lead_changes": lead_changes,
-        "discriminator_lead_share": discriminator_lead_share,
+        **lead_statistics(history),
         "final_d_loss": float(history["d_loss"].iloc[-1]),
         "final_g_loss": float(history["g_loss"].iloc[-1]),
-        "c2st_auc": c2st_auc(encoder, real, synthetic, args.seed),
+        "final_d_accuracy_real": float(history["d_accuracy_real"].iloc[-1]),
+        "final_d_accuracy_fake": float(history["d_accuracy_fake"].iloc[-1]),
+        "score_min_of_100": float(random_samples["discriminator_score"].min()),
+        "score_max_of_100": float(random_samples["discriminator_score"].max()),
+        "c2st_auc": common.c2st_auc(encoder, real, synthetic, args.seed),
         "tstr_accuracy": tstr,
         "trtr_accuracy": trtr,
         "copy_rate": copy_rate(real, synthetic),
@@ -328,8 +383,8 @@ def main(argv=None):
         history.to_csv(folder / "losses.csv", index=False)
         common.plot_history(history, folder / "losses.png", f"{dataset.name}: GAN losses per epoch",
                             kept_epoch=best_epoch)
-        fooled_table = example_table(synthetic, scores, real, nearest, distances, fooled_order)
-        not_fooled_table = example_table(synthetic, scores, real, nearest, distances,
+        fooled_table = example_table(examined, scores, real, nearest, distances, fooled_order)
+        not_fooled_table = example_table(examined, scores, real, nearest, distances,
                                          not_fooled_order)
         fooled_table.to_csv(folder / "fooled.csv", index=False)
         not_fooled_table.to_csv(folder / "not_fooled.csv", index=False)
@@ -339,7 +394,9 @@ def main(argv=None):
         synthetic.to_csv(folder / "synthetic.csv", index=False)
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
-        write_report(folder / "report.md", dataset.name, metrics)
+        write_report(folder / "report.md", dataset.name, metrics,
+                     examples_markdown(fooled_table, not_fooled_table, list(real.columns)))
+    common.write_combined_report(args.out, args.quiet)
     say(args.quiet, f"{dataset.name}: c2st_auc {metrics['c2st_auc']:.3f}  tstr "
                     f"{metrics['tstr_accuracy']:.3f}  trtr {metrics['trtr_accuracy']:.3f}  copy_rate "
                     f"{metrics['copy_rate']:.3f}  -> {args.out}/{dataset.name}/part1/")

@@ -1,11 +1,30 @@
-"""Shared fixtures: the project root on sys.path and small ARFF files written on the fly."""
+"""Shared fixtures: the project root on sys.path, one tiny run of both parts, and small ARFF
+files written on the fly."""
 
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """Part 1 on both datasets, then Part 2 on both, 2 epochs each, into one outputs folder; the
+    combined report as it stood after Part 1 alone is kept too."""
+    import part1_gan
+    import part2_bbgan
+
+    out = tmp_path_factory.mktemp("outputs")
+    part1 = {name: part1_gan.main(["--dataset", name, "--epochs", "2", "--out", str(out),
+                                   "--quiet"])
+             for name in ("diabetes", "german_credit")}
+    report_after_part1 = (out / "report.md").read_text(encoding="utf-8")
+    part2 = part2_bbgan.main(["--epochs", "2", "--out", str(out), "--quiet"])
+    return SimpleNamespace(out=out, part1=part1, part2=part2,
+                           report_after_part1=report_after_part1)
 
 
 @pytest.fixture

@@ -162,3 +162,100 @@ def test_failed_run_leaves_nothing_half_written(tmp_path):
             (folder / "metrics.json").write_text("{}")
             raise RuntimeError("interrupted")
     assert not any((tmp_path / "diabetes").rglob("*"))
+
+
+def odd_arff(rows=60):
+    """An ordinary ARFF a Weka user may have: a `?` declared among nominal values, a nominal
+    attribute with 130 values before another nominal one (one-hot wider than int8), string and
+    date attributes, quoted names, and a last-attribute class not called `class`."""
+    many = ",".join(f"v{index}" for index in range(130))
+    lines = ["@relation odd", "@attribute 'given name' string", "@attribute sex {?,FEMALE,MALE,_}",
+             f"@attribute code {{{many}}}", "@attribute born date 'yyyy-MM-dd'",
+             "@attribute height numeric", "@attribute colour {red,green}",
+             "@attribute outcome {yes,no}", "@data"]
+    for index in range(rows):
+        sex = ("?", "FEMALE", "MALE", "_")[index % 4]
+        lines.append(f"'n{index}',{sex},v{index * 7 % 130},2001-02-{index % 28 + 1:02d},"
+                     f"{150 + index % 40},{('red', 'green')[index % 2]},"
+                     f"{('yes', 'no')[index % 3 == 0]}")
+    return "\n".join(lines) + "\n"
+
+
+def test_odd_arff_loads_with_declared_categories_and_skips_strings_and_dates(write_arff, capsys):
+    dataset = common.load_dataset(write_arff(odd_arff()))
+    assert list(dataset.frame.columns) == ["sex", "code", "height", "colour", "outcome"]
+    assert "left out 2 attribute(s)" in capsys.readouterr().out
+    assert list(dataset.frame["sex"].cat.categories) == ["FEMALE", "MALE", "_"]
+    assert not dataset.frame["sex"].isna().any()  # `?` rows are missing values, filled
+    assert dataset.class_column == "outcome"  # Weka's default: the last attribute
+    encoder = common.TabularEncoder(dataset.frame)
+    assert encoder.width == 3 + 130 + 1 + 2 + 2
+    encoded = encoder.transform(dataset.frame)
+    assert encoded[:, encoder.columns[3].offset:].sum() == 2 * len(dataset.frame)
+    pd.testing.assert_frame_equal(encoder.inverse_transform(encoded), dataset.frame)
+
+
+@pytest.mark.parametrize("script", [part1_gan, part2_bbgan])
+def test_odd_arff_runs_end_to_end(script, write_arff, tmp_path):
+    path = write_arff(odd_arff(), "odd.arff")
+    script.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path), "--quiet"])
+    part = "part1" if script is part1_gan else "part2"
+    assert (tmp_path / "odd" / part / "metrics.json").is_file()
+
+
+def test_latin1_file_is_read(write_arff, tmp_path):
+    text = small_arff().replace("blue", "bl\u00e9")
+    path = tmp_path / "latin.arff"
+    path.write_bytes(text.encode("latin-1"))
+    assert "bl\u00e9" in common.load_dataset(path).frame["colour"].cat.categories
+
+
+CLASS_CASES = {
+    "numeric class named class": (
+        "@attribute a {x,y}\n@attribute class numeric\n", None,
+        "class attribute 'class' of .* is numeric, not nominal; choose one .*: a$"),
+    "numeric last attribute": (
+        "@attribute a {x,y}\n@attribute b numeric\n", None, "'b' .* is numeric.*--class NAME: a$"),
+    "no such attribute": ("@attribute a {x,y}\n@attribute b {u,v}\n", "colour",
+                          "--class 'colour': .* has no such attribute; .*: a, b$"),
+    "numeric chosen": ("@attribute a {x,y}\n@attribute b numeric\n", "b", "'b' .* is numeric"),
+}
+
+
+@pytest.mark.parametrize("case", list(CLASS_CASES))
+def test_class_choice_errors_name_the_nominal_attributes(case, write_arff):
+    header, class_name, pattern = CLASS_CASES[case]
+    data = "".join(f"{'xy'[i % 2]},{('u', 'v')[i % 2] if 'b {' in header else i}\n"
+                   for i in range(30))
+    path = write_arff(f"@relation r\n{header}@data\n{data}")
+    with pytest.raises(common.UserError, match=pattern):
+        common.load_dataset(path, class_name)
+
+
+def test_class_flag_picks_any_nominal_attribute(write_arff, tmp_path):
+    path = write_arff(small_arff(rows=60))
+    assert common.load_dataset(path, "COLOUR").class_column == "colour"
+    metrics = part1_gan.main(["--dataset", str(path), "--class", "colour", "--epochs", "1",
+                              "--out", str(tmp_path), "--quiet"])
+    assert metrics["class_column"] == "colour"
+
+
+@pytest.mark.parametrize("script, step", [(part1_gan, "train"), (part2_bbgan, "train")])
+def test_ctrl_c_ends_in_one_line_and_keeps_older_results(script, step, tmp_path, capsys,
+                                                         monkeypatch):
+    part = "part1" if script is part1_gan else "part2"
+    older = tmp_path / "diabetes" / part / "metrics.json"
+    older.parent.mkdir(parents=True)
+    older.write_text("older")
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(script, step, interrupted)
+    monkeypatch.setattr("sys.argv", ["x.py", "--dataset", "diabetes", "--out", str(tmp_path)])
+    with pytest.raises(SystemExit) as exit_info:
+        common.run_script(script.main)
+    assert exit_info.value.code == 130
+    assert capsys.readouterr().err.strip() == "interrupted: nothing written"
+    assert older.read_text() == "older"
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["diabetes", "metrics.json", part]

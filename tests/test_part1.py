@@ -11,12 +11,9 @@ import part1_gan
 
 
 @pytest.fixture(scope="module")
-def runs(tmp_path_factory):
-    """One tiny run per dataset, shared by the tests below."""
-    out = tmp_path_factory.mktemp("outputs")
-    return out, {name: part1_gan.main(["--dataset", name, "--epochs", "2", "--out", str(out),
-                                       "--quiet"])
-                 for name in ("diabetes", "german_credit")}
+def runs(tiny_runs):
+    """The tiny run of Part 1 on both datasets (conftest), shared by the tests below."""
+    return tiny_runs.out, tiny_runs.part1
 
 
 @pytest.mark.parametrize("name", ["diabetes", "german_credit"])
@@ -71,7 +68,9 @@ def test_metrics_and_report_agree(runs, name):
     assert f"{metrics['passed_of_100']} of 100 random samples" in report
     assert f"{metrics['c2st_auc']:.3f}" in report
     assert f"lead changed {metrics['lead_changes']} times" in report
-    assert "![losses](losses.png)" in report and "![samples](samples.png)" in report
+    assert f"by {abs(metrics['mean_loss_gap']):.4f} on average" in report
+    assert "| discriminator score |" in report  # the compact 3a table
+    assert "](losses.png)" in report and "](samples.png)" in report
 
 
 def test_same_seed_gives_identical_results(runs, tmp_path):
@@ -90,15 +89,15 @@ def test_c2st_is_chance_for_real_against_real_and_high_against_noise():
     rng = np.random.default_rng(0)
     shuffled = real.sample(frac=1.0, random_state=0).reset_index(drop=True)
     half = len(real) // 2
-    same = part1_gan.c2st_auc(encoder, shuffled[:half], shuffled[half:], seed=0)
+    same = common.c2st_auc(encoder, shuffled[:half], shuffled[half:], seed=0)
     uniform = common.TabularEncoder(real)  # noise spread evenly over each column's range
     noise = uniform.inverse_transform(rng.uniform(-1, 1, size=(len(real), uniform.width)))
-    different = part1_gan.c2st_auc(encoder, real, noise, seed=0)
+    different = common.c2st_auc(encoder, real, noise, seed=0)
     # the real marginals with their dependence broken: detectable, but less so
     independent = encoder.inverse_transform(rng.uniform(-1, 1, size=(len(real), encoder.width)))
     assert 0.4 < same < 0.6
     assert different > 0.95
-    assert 0.6 < part1_gan.c2st_auc(encoder, real, independent, seed=0) < different
+    assert 0.6 < common.c2st_auc(encoder, real, independent, seed=0) < different
 
 
 def test_copy_rate_and_class_accuracies_on_real_data():
@@ -109,6 +108,9 @@ def test_copy_rate_and_class_accuracies_on_real_data():
     assert 0.7 < trtr < 0.8
 
 
-def test_lead_statistics_count_changes():
+def test_lead_statistics_count_changes_and_measure_the_gap():
     history = pd.DataFrame({"d_loss": [0.6, 0.7, 0.6, 0.6], "g_loss": [0.7, 0.6, 0.7, 0.8]})
-    assert part1_gan.lead_statistics(history) == (2, 0.75)
+    lead = part1_gan.lead_statistics(history)
+    assert lead["lead_changes"] == 2 and lead["discriminator_lead_share"] == 0.75
+    assert lead["mean_loss_gap"] == pytest.approx(0.075)
+    assert lead["late_loss_gap"] == pytest.approx(0.2)

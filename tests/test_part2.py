@@ -14,10 +14,9 @@ from conftest import small_arff
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory):
-    """One tiny run on both datasets (the default), shared by the tests below."""
-    out = tmp_path_factory.mktemp("outputs")
-    return out, part2_bbgan.main(["--epochs", "2", "--out", str(out), "--quiet"])
+def run(tiny_runs):
+    """The tiny run of Part 2 on both datasets (conftest), shared by the tests below."""
+    return tiny_runs.out, tiny_runs.part2
 
 
 @pytest.mark.parametrize("name", ["diabetes", "german_credit"])
@@ -26,8 +25,8 @@ def test_every_artifact_has_its_columns(run, name):
     folder = out / name / "part2"
     assert {p.name for p in folder.iterdir()} == {
         "blackbox.json", "test_confidence.png", "generated_1000.csv", "confidence_scatter.png",
-        "score_distribution.png", "confidence_bins.csv", "losses.csv", "losses.png",
-        "metrics.json", "report.md"}
+        "score_distribution.png", "confidence_bins.csv", "features.csv", "losses.csv",
+        "losses.png", "metrics.json", "report.md"}
     real = common.load_dataset(name, quiet=True)
     generated = pd.read_csv(folder / "generated_1000.csv")
     assert len(generated) == 1000
@@ -38,7 +37,8 @@ def test_every_artifact_has_its_columns(run, name):
     assert np.histogram(desired, bins=10, range=(0, 1))[0].min() > 50
     bins = pd.read_csv(folder / "confidence_bins.csv")
     assert list(bins.columns) == ["bin", "count", "mae", "class_agreement",
-                                  "mean_blackbox_confidence", "diversity", "test_share"]
+                                  "mean_blackbox_confidence", "diversity",
+                                  "nearest_real_distance", "test_share"]
     assert bins["count"].sum() == 1000
     assert bins["test_share"].sum() == pytest.approx(1.0)
     box = json.loads((folder / "blackbox.json").read_text())
@@ -48,44 +48,81 @@ def test_every_artifact_has_its_columns(run, name):
     assert saved == json.loads(json.dumps(metrics[name]))
     recomputed = (generated["desired_confidence"] - generated["blackbox_confidence"]).abs().mean()
     assert saved["mae"] == pytest.approx(recomputed, abs=1e-9)
+    for key in ("extraction_agreement", "extraction_accuracy", "uniform_baseline_agreement",
+                "uniform_baseline_accuracy", "realism_c2st_auc"):
+        assert 0 <= saved[key] <= 1
+    assert set(saved["nearest_real_distance"]) == {"generated", "uniform", "real_test_rows"}
+    assert saved["blackbox_queries"] > 2 * 16 * 256  # the scans and two epochs of queries
+    features = pd.read_csv(folder / "features.csv")
+    assert list(features["feature"]) == list(real.features.columns)
     report = (folder / "report.md").read_text()
     assert f"{saved['mae']:.4f}" in report and f"{box['accuracy']:.3f}" in report
+    assert f"{100 * saved['extraction_agreement']:.1f}%" in report
+    assert f"{saved['realism_c2st_auc']:.3f}" in report
 
 
 @pytest.mark.parametrize("name", ["diabetes", "german_credit"])
 def test_blackbox_confidence_is_the_forest_score_of_the_decoded_rows(run, name):
     out, _ = run
     dataset = common.load_dataset(name, quiet=True)
-    encoder = common.TabularEncoder(common.schema_frame(dataset.features))
-    box = part2_bbgan.BlackBox(dataset, encoder, seed=0)
+    box = part2_bbgan.BlackBox(dataset, seed=0)
     generated = pd.read_csv(out / name / "part2" / "generated_1000.csv")
     rows = generated[dataset.features.columns].copy()
     for column in rows.columns:
         if isinstance(dataset.features[column].dtype, pd.CategoricalDtype):
-            rows[column] = pd.Categorical(rows[column], categories=encoder.columns[
-                encoder.names.index(column)].categories)
-    scores = box.forest.predict_proba(encoder.transform(rows))[:, 1]
-    np.testing.assert_allclose(scores, generated["blackbox_confidence"], atol=1e-9)
+            rows[column] = pd.Categorical(rows[column],
+                                          dataset.features[column].cat.categories)
+    np.testing.assert_allclose(box.score(rows), generated["blackbox_confidence"], atol=1e-6)
+    assert box.queries == len(rows)
 
 
-def test_training_sees_only_the_schema_and_the_black_box():
-    """train() gets an encoder fitted on two schema rows and a black box that is a formula:
-    no real row exists anywhere, yet it runs and learns from the box's answers alone."""
-    real = common.load_dataset("diabetes", quiet=True).features
-    encoder = common.TabularEncoder(common.schema_frame(real))
-    asked = []
+class FormulaBox:
+    """A black box that is a formula of one number (diabetes' glucose): no real row anywhere."""
 
-    class FormulaBox:
-        def confidence(self, encoded):
-            asked.append(len(encoded))
-            return ((encoded[:, 1] + 1.0) / 2.0).astype("float32")  # scaled glucose
+    def __init__(self, schema):
+        self.low, self.high = schema["plas"].min(), schema["plas"].max()
+        self.asked = 0
 
+    def score(self, rows):
+        self.asked += len(rows)
+        return ((rows["plas"].to_numpy() - self.low) / (self.high - self.low)).astype("float32")
+
+
+def test_prior_and_training_see_only_the_schema_and_the_black_box():
+    """scan_prior() and train() get the schema (two rows) and a black box that is a formula:
+    no real row exists anywhere, yet they run and learn from the box's answers alone."""
+    schema = common.schema_frame(common.load_dataset("diabetes", quiet=True).features)
+    box = FormulaBox(schema)
     rng = np.random.default_rng(0)
-    gan, history, best_epoch, _ = part2_bbgan.train(encoder, FormulaBox(), 3, 0, rng, quiet=True)
-    assert len(history) == 3 and 1 <= best_epoch <= 3 and sum(asked) > 0
+    prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), box.score, rng)
+    assert len(prior) == part2_bbgan.PRIOR_ROWS and list(prior.columns) == list(schema.columns)
+    assert box.asked == (part2_bbgan.SCAN_ROUNDS * part2_bbgan.SCAN_ROWS
+                         * part2_bbgan.SCAN_POINTS * len(schema.columns))
+    # the formula changes evenly along glucose and nowhere else: glucose's prior stays even
+    glucose = prior["plas"].to_numpy()
+    assert abs(np.median(glucose) - (box.low + box.high) / 2) < 0.1 * (box.high - box.low)
+    encoder = common.TabularEncoder(prior, numeric="quantile")
+    gan, history, best_epoch, _ = part2_bbgan.train(encoder, box.score, 3, 0, rng, quiet=True)
+    assert len(history) == 3 and 1 <= best_epoch <= 3
     desired = np.linspace(0, 1, 200)
-    answered = FormulaBox().confidence(gan.sample(desired, rng))
+    answered = box.score(encoder.inverse_transform(gan.sample(desired, rng)))
     assert np.corrcoef(desired, answered)[0, 1] > 0.5
+
+
+def test_prior_follows_where_the_box_changes_its_answer():
+    """A box whose answer changes only for glucose between 100 and 120: the prior puts most of
+    glucose's rows there, and leaves the other numbers spread evenly."""
+    schema = common.schema_frame(common.load_dataset("diabetes", quiet=True).features)
+
+    def steps(rows):
+        return (np.clip(rows["plas"].to_numpy() - 100, 0, 20) // 2 / 10).astype("float32")
+
+    prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), steps,
+                                   np.random.default_rng(0))
+    assert prior["plas"].between(100, 120).mean() > 0.8
+    span = schema["age"].max() - schema["age"].min()
+    assert prior["age"].between(schema["age"].min(), schema["age"].min() + span / 2).mean() == \
+        pytest.approx(0.5, abs=0.05)
 
 
 def test_same_seed_gives_identical_outputs(run, tmp_path):
@@ -111,7 +148,7 @@ def test_more_than_two_classes_is_one_vs_rest_on_the_second_class(write_arff, tm
 def german_gan():
     features = common.load_dataset("german_credit", quiet=True).features
     encoder = common.TabularEncoder(common.schema_frame(features))
-    return encoder, part2_bbgan.BlackBoxGAN(encoder, blackbox=None, seed=0)
+    return encoder, part2_bbgan.BlackBoxGAN(encoder, answer=None, seed=0)
 
 
 def test_diversity_penalty_has_a_gradient_when_a_group_repeats_one_row():
@@ -137,3 +174,17 @@ def test_elite_keeps_the_highest_scoring_queries():
     np.testing.assert_allclose(np.sort(gan.elite_answers.numpy())[::-1], best)
     kept = {tuple(row) for row in gan.elite_rows.numpy().round(5)}
     assert kept <= {tuple(row) for row in rows.round(5)}
+
+
+def test_student_learns_the_box_from_its_own_rows_and_not_from_one_class():
+    dataset = common.load_dataset("diabetes", quiet=True)
+    box = part2_bbgan.BlackBox(dataset, seed=0)
+    # rows the box was trained on, labelled by the box: the student copies it closely
+    agreement, accuracy = part2_bbgan.extraction(box, box.train_rows, seed=0)
+    assert agreement > 0.85 and accuracy == pytest.approx(
+        box.summary()["accuracy"], abs=0.08)
+    # rows the box puts in one class teach a student only that class
+    negative = box.train_rows[box.score(box.train_rows) < 0.5]
+    agreement, _ = part2_bbgan.extraction(box, negative, seed=0)
+    assert agreement == pytest.approx((box.test_confidence < 0.5).mean())
+
