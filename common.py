@@ -751,7 +751,8 @@ class PdfReport(FPDF):
             self.paragraph([plain_text(getattr(token, "children", []) or [])])
 
     def heading(self, level, text):
-        if level == 2 and self.page_no() > 1 or self.will_page_break(40):
+        # a part starts a page; a heading keeps room for what follows it (often a figure)
+        if level == 2 and self.page_no() > 1 or self.will_page_break(40 if level < 3 else 75):
             self.add_page()
         self.set_font("DejaVu", "B", self.FONT_SIZES.get(level, 10))
         self.multi_cell(0, self.FONT_SIZES.get(level, 10) * 0.55, text, new_x="LMARGIN",
@@ -786,8 +787,8 @@ class PdfReport(FPDF):
                 for row in [token.header, *token.children]]
         size, widths = self.column_widths(rows)
         self.set_font("DejaVu", "", size)
-        with self.table(col_widths=widths, width=sum(widths), text_align="LEFT", align="LEFT",
-                        line_height=size * 0.45, padding=0.8) as table:
+        with self.table(col_widths=widths, width=min(sum(widths), self.epw), align="LEFT",
+                        text_align="LEFT", line_height=size * 0.45, padding=0.8) as table:
             for row in rows:
                 cells = table.row()
                 for text in row:

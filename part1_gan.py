@@ -247,6 +247,16 @@ def _distance_comparison(m):
             "numbers span [-1, 1] and a different category adds 1.41).")
 
 
+def _score_spread(m):
+    low, high = m["score_min_of_100"], m["score_max_of_100"]
+    if high - low < 0.05:
+        return ("the discriminator is nearly indifferent, so which samples pass is close to a coin "
+                "toss and the count mostly says on which side of 0.5 its slight bias falls. A "
+                "generator it cannot tell from the data at all would pass about half.")
+    return ("the discriminator separates them clearly. A generator it cannot tell from the data "
+            "at all would pass about half.")
+
+
 def _lead_analysis(m):
     share = m["discriminator_lead_share"]
     leader, led = ("the discriminator", share) if share >= 0.5 else ("the generator", 1 - share)
@@ -255,14 +265,16 @@ def _lead_analysis(m):
     steady = ("a steady lead" if led >= 0.8 else
               "a lead that went back and forth" if led < 0.6 else "a lead held most of the time")
     drift = max(abs(m["final_d_loss"] - LN2), abs(m["final_g_loss"] - LN2))
-    balance = (f"Both losses ended within {drift:.3f} of ln 2 = 0.693, the value both take when "
+    balance = (f"Both losses ended within {drift:.4f} of ln 2 = 0.693, the value both take when "
                "the discriminator gives every row 0.5: the game stayed near its equilibrium, "
                "where the discriminator can barely tell real rows from generated ones"
                if drift < 0.02 else
                f"The final losses (discriminator {m['final_d_loss']:.3f}, generator "
                f"{m['final_g_loss']:.3f}) are away from ln 2 = 0.693: one side was winning")
+    changes = {0: "never changed", 1: "changed once"}.get(m["lead_changes"],
+                                                        f"changed {m['lead_changes']} times")
     return (f"{leader[0].upper() + leader[1:]} had the lower loss in {100 * led:.0f}% of the "
-            f"epochs and the lead changed {m['lead_changes']} times: {steady}. The lead was {size}: "
+            f"epochs and the lead {changes}: {steady}. The lead was {size}: "
             f"the generator's loss was {'above' if m['mean_loss_gap'] > 0 else 'below'} the "
             f"discriminator's by {gap:.4f} on average ({100 * gap / LN2:.1f}% of ln 2), and by "
             f"{late:.4f} over the last quarter of training. {balance} (its accuracy at the end: "
@@ -294,9 +306,9 @@ first two principal components of the real rows](samples.png)
 
 ## 3b. 100 random samples
 
-{m['passed_of_100']} of 100 random samples passed as real (discriminator score ≥ 0.5; scores
-{m['score_min_of_100']:.2f}–{m['score_max_of_100']:.2f}, `samples_100.csv`). A generator the
-discriminator cannot tell from the data at all would pass about half.
+{m['passed_of_100']} of 100 random samples passed as real (discriminator score ≥ 0.5,
+`samples_100.csv`). Their scores range {m['score_min_of_100']:.3f}–{m['score_max_of_100']:.3f}:
+{_score_spread(m)}
 
 ## 3c. Losses: who led
 

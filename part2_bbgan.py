@@ -7,7 +7,8 @@ training, 1-D scans through the box's answers estimate where its training data l
 split where the data is dense): a prior of each number's distribution, learned from queries only.
 The generator gets noise Z and a desired confidence C and makes a row in the prior's quantile
 space; the forest scores it (Y); the discriminator sees the row with C and Y in random order and
-must say which one the forest gave, and a second critic tells the rows from samples of the prior.
+must say which one the forest gave, and a realism critic tells generated rows with their C from
+rows of the prior with the forest's answer to them.
 The forest is not differentiable, so a surrogate network is fitted online to the forest's answers,
 and the generator follows the surrogate's gradient while the true Y is used in the forward pass.
 No real row reaches the generator, the critics or the surrogate. Results land in
@@ -47,7 +48,8 @@ MUTANTS = 64
 MUTATION = 0.1
 CHECKS = 15
 SAMPLES = 1000
-REALISM_WEIGHT = 0.3
+REALISM_WEIGHT = 0.02  # more realism costs |C - Y|: see the README
+PRIOR_QUERIES = 128  # rows of the prior queried each step, for the surrogate and the critic
 MAX_PRIOR_WEIGHT = 10.0
 SCAN_ROWS = 200  # rows per scan round, each scanned along every number
 SCAN_POINTS = 101
@@ -165,15 +167,11 @@ class BlackBoxGAN(keras.Model):
         self.soft_generator = keras.Model(inputs, soft, name="soft_generator")
         self.generator = keras.Model(inputs, self.snap(soft), name="generator")
         self.discriminator = common.build_mlp(encoder.width + 2, HIDDEN_UNITS, name="discriminator")
-        self.critic = common.build_mlp(encoder.width, HIDDEN_UNITS, name="realism_critic")
+        self.critic = common.build_mlp(encoder.width + 1, HIDDEN_UNITS, name="realism_critic")
         self.surrogate = common.build_mlp(encoder.width, SURROGATE_UNITS, name="surrogate")
         self.schema_variance, self.varies, self.members, self.nominal = schema_variance(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.elite_rows = self.add_weight(shape=(ELITE_SIZE, encoder.width), initializer="zeros",
-                                          trainable=False, name="elite_rows")
-        self.elite_answers = self.add_weight(  # -1: replaced by the first real answers
-            shape=(ELITE_SIZE,), initializer=keras.initializers.Constant(-1.0), trainable=False,
-            name="elite_answers")
+        self.elite = EliteArchive(encoder.width)
         self.prior_answer_counts = self.add_weight(  # how the box answers rows of the prior
             shape=(10,), initializer="ones", trainable=False, name="prior_answer_counts")
         names = ["d_loss", "d_accuracy", "critic_loss", "g_loss", "surrogate_loss", "batch_mae"]
@@ -213,16 +211,7 @@ class BlackBoxGAN(keras.Model):
     def mutants(self):
         """Jittered copies of the highest-scoring rows queried so far: a search that climbs
         towards the confidences the forest rarely gives."""
-        chosen = keras.random.randint((MUTANTS,), 0, ELITE_SIZE, seed=self.seed_generator)
-        return self.jittered(tf.gather(self.elite_rows, chosen), MUTATION)
-
-    def remember(self, rows, answers):
-        """Keep the ELITE_SIZE highest-scoring rows among the elite and the new queries."""
-        pool_rows = tf.concat([self.elite_rows, rows], axis=0)
-        pool_answers = tf.concat([self.elite_answers, answers[:, 0]], axis=0)
-        best = tf.math.top_k(pool_answers, ELITE_SIZE).indices
-        self.elite_rows.assign(tf.gather(pool_rows, best))
-        self.elite_answers.assign(tf.gather(pool_answers, best))
+        return self.jittered(self.elite.pick(MUTANTS, self.seed_generator), MUTATION)
 
     def query(self, rows):
         confidence = tf.numpy_function(self.answer, [rows], tf.float32)
@@ -238,18 +227,19 @@ class BlackBoxGAN(keras.Model):
         count = tf.shape(desired)[0]
         noise = keras.random.normal((count, NOISE_DIM), seed=self.seed_generator)
         rows = self.generate(noise, desired)
-        prior_rows = self.random_rows(count // 4)
-        queries = tf.concat([rows, prior_rows, self.nearby_rows(rows[: count - count // 4]),
+        prior_rows = self.random_rows(PRIOR_QUERIES)
+        queries = tf.concat([rows, prior_rows, self.nearby_rows(rows[: count // 2]),
                              self.mutants()], axis=0)
         answers = self.query(queries)
-        self.remember(queries, answers)
+        self.elite.remember(queries, answers)
         answered = answers[:count]
         swap = keras.random.uniform((count, 1), seed=self.seed_generator) < 0.5
 
         s_loss = self.fit_surrogate(queries, answers)
         d_loss, d_accuracy = self.fit_discriminator(rows, desired, answered, swap)
-        c_loss = self.fit_critic(rows, prior_rows,
-                                 self.even_answer_weights(answers[count:count + count // 4]))
+        prior_answers = answers[count:count + PRIOR_QUERIES]
+        c_loss = self.fit_critic(rows, desired, prior_rows, prior_answers,
+                                 self.even_answer_weights(prior_answers))
         g_loss = self.fit_generator(noise, desired, answered, swap)
 
         for name, value in (("d_loss", d_loss), ("d_accuracy", d_accuracy),
@@ -287,13 +277,14 @@ class BlackBoxGAN(keras.Model):
         weights = tf.minimum(tf.gather(0.1 / share, bins), MAX_PRIOR_WEIGHT)
         return weights / tf.reduce_mean(weights)
 
-    def fit_critic(self, rows, prior_rows, prior_weights):
-        """One step of the realism critic: rows of the prior (weighted, as real) against
-        generated rows."""
+    def fit_critic(self, rows, desired, prior_rows, prior_answers, prior_weights):
+        """One step of the realism critic: rows of the prior with the box's answer to them
+        (weighted, as real) against generated rows with the confidence they were asked for."""
         with tf.GradientTape() as tape:
-            real = tf.nn.softplus(-self.critic(prior_rows, training=True))[:, 0]
-            loss = 0.5 * (tf.reduce_mean(prior_weights * real)
-                          + tf.reduce_mean(tf.nn.softplus(self.critic(rows, training=True))))
+            real = tf.nn.softplus(-self.critic(tf.concat([prior_rows, prior_answers], axis=1),
+                                               training=True))[:, 0]
+            fake = tf.nn.softplus(self.critic(tf.concat([rows, desired], axis=1), training=True))
+            loss = 0.5 * (tf.reduce_mean(prior_weights * real) + tf.reduce_mean(fake))
         self._step(self.c_optimizer, tape, loss, self.critic)
         return loss
 
@@ -313,7 +304,8 @@ class BlackBoxGAN(keras.Model):
             wrong_side = tf.reduce_mean(tf.nn.relu(SIDE_MARGIN - side * (estimate - 0.5)))
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 1.0 - tf.cast(swap, "float32"), self.judge(rows, desired, estimate, swap)))
-            unrealistic = tf.reduce_mean(tf.nn.softplus(-self.critic(rows)))
+            unrealistic = tf.reduce_mean(tf.nn.softplus(-self.critic(
+                tf.concat([rows, desired], axis=1))))
             too_close = self.too_close(self.generate(group_noise, group_desired, training=True,
                                                      soft=True))
             loss = (fit_loss + SIDE_WEIGHT * wrong_side + ADVERSARIAL_WEIGHT * fooled
@@ -344,6 +336,32 @@ class BlackBoxGAN(keras.Model):
         noise = rng.standard_normal((len(desired), NOISE_DIM)).astype("float32")
         inputs = np.hstack([noise, np.asarray(desired, dtype="float32").reshape(-1, 1)])
         return self.generator.predict(inputs, batch_size=1024, verbose=0)
+
+
+class EliteArchive(keras.layers.Layer):
+    """The ELITE_SIZE highest-scoring rows the black box has answered so far."""
+
+    def __init__(self, width, **kwargs):
+        super().__init__(**kwargs)
+        self.rows = self.add_weight(shape=(ELITE_SIZE, width), initializer="zeros",
+                                    trainable=False, name="elite_rows")
+        self.answers = self.add_weight(  # -1: replaced by the first real answers
+            shape=(ELITE_SIZE,), initializer=keras.initializers.Constant(-1.0), trainable=False,
+            name="elite_answers")
+        self.built = True
+
+    def remember(self, rows, answers):
+        """Keep the best among the archive and the new queries."""
+        pool_rows = tf.concat([self.rows, rows], axis=0)
+        pool_answers = tf.concat([self.answers, answers[:, 0]], axis=0)
+        best = tf.math.top_k(pool_answers, ELITE_SIZE).indices
+        self.rows.assign(tf.gather(pool_rows, best))
+        self.answers.assign(tf.gather(pool_answers, best))
+
+    def pick(self, count, seed_generator):
+        """count rows of the archive, chosen at random."""
+        chosen = keras.random.randint((count,), 0, ELITE_SIZE, seed=seed_generator)
+        return tf.gather(self.rows, chosen)
 
 
 def schema_variance(encoder):

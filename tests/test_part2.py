@@ -169,10 +169,10 @@ def test_elite_keeps_the_highest_scoring_queries():
     encoder, gan = german_gan()
     rows = keras.ops.convert_to_numpy(gan.random_rows(3 * part2_bbgan.ELITE_SIZE))
     answers = np.random.default_rng(1).uniform(size=(len(rows), 1)).astype("float32")
-    gan.remember(tf.constant(rows), tf.constant(answers))
+    gan.elite.remember(tf.constant(rows), tf.constant(answers))
     best = np.sort(answers[:, 0])[::-1][: part2_bbgan.ELITE_SIZE]
-    np.testing.assert_allclose(np.sort(gan.elite_answers.numpy())[::-1], best)
-    kept = {tuple(row) for row in gan.elite_rows.numpy().round(5)}
+    np.testing.assert_allclose(np.sort(gan.elite.answers.numpy())[::-1], best)
+    kept = {tuple(row) for row in gan.elite.rows.numpy().round(5)}
     assert kept <= {tuple(row) for row in rows.round(5)}
 
 
