@@ -752,7 +752,8 @@ class PdfReport(FPDF):
 
     def heading(self, level, text):
         # a part starts a page; a heading keeps room for what follows it (often a figure)
-        if level == 2 and self.page_no() > 1 or self.will_page_break(40 if level < 3 else 75):
+        room = {3: 100, 4: 75}.get(level, 40)
+        if level == 2 and self.page_no() > 1 or self.will_page_break(room):
             self.add_page()
         self.set_font("DejaVu", "B", self.FONT_SIZES.get(level, 10))
         self.multi_cell(0, self.FONT_SIZES.get(level, 10) * 0.55, text, new_x="LMARGIN",

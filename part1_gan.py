@@ -267,7 +267,7 @@ def _lead_analysis(m):
     drift = max(abs(m["final_d_loss"] - LN2), abs(m["final_g_loss"] - LN2))
     balance = (f"Both losses ended within {drift:.4f} of ln 2 = 0.693, the value both take when "
                "the discriminator gives every row 0.5: the game stayed near its equilibrium, "
-               "where the discriminator can barely tell real rows from generated ones"
+               "the discriminator's outputs close to 0.5 even where it is right"
                if drift < 0.02 else
                f"The final losses (discriminator {m['final_d_loss']:.3f}, generator "
                f"{m['final_g_loss']:.3f}) are away from ln 2 = 0.693: one side was winning")

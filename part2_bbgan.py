@@ -554,7 +554,8 @@ Mean |C − Y| = {m['mae']:.4f}, MSE = {m['mse']:.4f}; in {100 * m['class_agreem
 samples the forest's class (Y ≥ 0.5) is the one C asked for. The generator reached forest
 confidences from {m['reachable_min']:.2f} to {m['reachable_max']:.2f}.
 
-![desired confidence C against the forest's confidence Y of each generated sample](confidence_scatter.png)
+![desired confidence C against the forest's confidence Y of each generated
+sample](confidence_scatter.png)
 
 ## 4c. Which classes and ranges worked better
 
