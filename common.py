@@ -204,6 +204,8 @@ def _parse_arff(path):
         raise UserError(f"malformed ARFF file {path}: {error}") from None
     if not parsed["attributes"]:
         raise UserError(f"ARFF file {path} declares no attributes")
+    if not parsed["data"]:
+        raise UserError(f"ARFF file {path} has no data rows after @data")
     return parsed["attributes"], parsed["data"], dates
 
 

@@ -123,6 +123,7 @@ BAD_INPUTS = {
     "empty file": (["--dataset", "{tmp}/empty.arff"], "malformed ARFF file"),
     "bad data line": (["--dataset", "{tmp}/badline.arff"], "line 8"),
     "no nominal class": (["--dataset", "{tmp}/noclass.arff"], "no nominal attribute"),
+    "no data rows": (["--dataset", "{tmp}/nodata.arff"], "has no data rows"),
     "too small": (["--dataset", "{tmp}/tiny.arff"], "too small to train on"),
     "zero epochs": (["--dataset", "diabetes", "--epochs", "0"], "must be at least 1"),
     "unknown flag": (["--dataset", "diabetes", "--colour"], "unrecognized arguments"),
@@ -141,6 +142,7 @@ def test_user_errors_end_in_one_line_and_exit_code_2(script, case, tmp_path, cap
     (tmp_path / "noclass.arff").write_text(
         "@relation x\n@attribute a numeric\n@attribute b numeric\n@data\n1,2\n3,4\n")
     (tmp_path / "tiny.arff").write_text(small_arff(rows=5))
+    (tmp_path / "nodata.arff").write_text(small_arff().split("@data")[0] + "@data\n")
     (tmp_path / "file.txt").write_text("not a folder")
     args, expected = BAD_INPUTS[case]
     out = tmp_path / "outputs"
