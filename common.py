@@ -553,11 +553,16 @@ def c2st_auc(encoder, real, synthetic, seed, folds=5, rounds=100):
     return float(cross_val_score(model, features, is_synthetic, cv=splits, scoring="roc_auc").mean())
 
 
-def nearest_rows(reference, queries):
-    """Index of each query row's nearest reference row and the Euclidean distance (encoded
-    matrices), through a neighbours index: memory linear in the rows."""
-    distances, index = NearestNeighbors(n_neighbors=1).fit(reference).kneighbors(queries)
-    return index[:, 0], distances[:, 0]
+def nearest_rows(reference, *queries):
+    """For each matrix of query rows: the index of each row's nearest reference row and the
+    Euclidean distance (encoded matrices). One neighbours index on the reference serves them
+    all; memory stays linear in the rows."""
+    index = NearestNeighbors(n_neighbors=1).fit(reference)
+    nearest = []
+    for rows in queries:
+        distances, found = index.kneighbors(rows)
+        nearest.append((found[:, 0], distances[:, 0]))
+    return nearest
 
 
 # ---------------------------------------------------------------------------

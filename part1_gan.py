@@ -352,7 +352,8 @@ def main(argv=None):
     # 3a looks at the first MEASURE_ROWS synthetic rows (all of them for the assignment's data)
     examined = synthetic.iloc[:common.MEASURE_ROWS]
     scores = gan.realness(synthetic_x[:common.MEASURE_ROWS])
-    nearest, distances = common.nearest_rows(encoder.transform(real), encoder.transform(examined))
+    [(nearest, distances)] = common.nearest_rows(encoder.transform(real),
+                                                 encoder.transform(examined))
     fooled = scores >= 0.5
     by_score = np.argsort(-scores, kind="stable")
     fooled_order = by_score[fooled[by_score]][:EXAMPLES]

@@ -686,9 +686,9 @@ def measures(box, generated, desired, answered, uniform, seed):
     used here only."""
     encode = box.encoder.transform
     real_encoded = encode(pd.concat([box.train_rows, box.test_rows]))
-    train_encoded = encode(box.train_rows)
     encoded = encode(generated)
-    _, distances = common.nearest_rows(train_encoded, encoded)
+    (_, distances), (_, uniform_distances), (_, test_distances) = common.nearest_rows(
+        encode(box.train_rows), encoded, encode(uniform), encode(box.test_rows))
     bins = confidence_bins(desired, answered, encoded, real_encoded, box.test_confidence,
                            distances)
     error = np.abs(desired - answered)
@@ -719,9 +719,8 @@ def measures(box, generated, desired, answered, uniform, seed):
         "uniform_c2st_auc": common.c2st_auc(box.encoder, box.train_rows, uniform, seed),
         "nearest_real_distance": {
             "generated": float(np.median(distances)),
-            "uniform": float(np.median(common.nearest_rows(train_encoded, encode(uniform))[1])),
-            "real_test_rows": float(np.median(common.nearest_rows(
-                train_encoded, encode(box.test_rows))[1]))},
+            "uniform": float(np.median(uniform_distances)),
+            "real_test_rows": float(np.median(test_distances))},
     }
 
 
