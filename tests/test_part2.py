@@ -53,6 +53,8 @@ def test_every_artifact_has_its_columns(run, name):
         assert 0 <= saved[key] <= 1
     assert set(saved["nearest_real_distance"]) == {"generated", "uniform", "real_test_rows"}
     assert saved["blackbox_queries"] > 2 * 16 * 256  # the scans and two epochs of queries
+    assert saved["sampling_queries"] == 1000 * part2_bbgan.TRIES
+    assert 0 <= saved["one_try_mae"] <= 1
     features = pd.read_csv(folder / "features.csv")
     assert list(features["feature"]) == list(real.features.columns)
     report = (folder / "report.md").read_text()
@@ -188,3 +190,29 @@ def test_student_learns_the_box_from_its_own_rows_and_not_from_one_class():
     agreement, _ = part2_bbgan.extraction(box, negative, seed=0)
     assert agreement == pytest.approx((box.test_confidence < 0.5).mean())
 
+
+
+def test_verified_sampling_keeps_a_candidate_the_box_puts_near_c():
+    """An untrained generator against a box whose answer scatters over [0, 1] as its rows change:
+    one try misses C widely, but among TRIES candidates one mostly fits, on the side C asks for,
+    and the kept rows are exactly the ones the box answered."""
+    common.seed_everything(0)
+    features = common.load_dataset("diabetes", quiet=True).features
+    encoder = common.TabularEncoder(common.schema_frame(features))
+    asked = []
+
+    def answer(encoded):
+        asked.append(len(encoded))
+        return np.modf(100 * np.abs(np.asarray(encoded)).sum(axis=1))[0].astype("float32")
+
+    gan = part2_bbgan.BlackBoxGAN(encoder, answer, seed=0)
+    desired = np.linspace(0.0, 1.0, 300)
+    rows, answers, one_try = gan.verified_sample(desired, np.random.default_rng(0))
+    assert asked == [300 * part2_bbgan.TRIES]
+    np.testing.assert_allclose(answers, answer(rows))
+    error = np.abs(answers - desired)
+    assert (error <= part2_bbgan.TOLERANCE).mean() > 0.8
+    assert ((answers >= 0.5) == (desired >= 0.5)).mean() > 0.95
+    assert one_try.mean() > 0.15 and error.mean() < 0.03
+    again = gan.verified_sample(desired, np.random.default_rng(0))
+    np.testing.assert_array_equal(again[0], rows)
