@@ -473,11 +473,10 @@ def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, d
     return pd.DataFrame(rows)
 
 
-def extraction(box, rows, seed):
+def extraction(box, rows, labels, seed):
     """What rows teach about the black box: a student forest trained on them, labelled with the
-    box's class (Y >= 0.5), is scored on the real test rows: (agreement with the box, accuracy
-    against the true labels)."""
-    labels = box.score(rows) >= 0.5
+    box's class (labels: Y >= 0.5), is scored on the real test rows: (agreement with the box,
+    accuracy against the true labels)."""
     student = RandomForestClassifier(random_state=seed, n_jobs=-1)
     predicted = student.fit(box.encoder.transform(rows), labels).predict(
         box.encoder.transform(box.test_rows))
@@ -726,8 +725,9 @@ def measures(box, generated, desired, answered, uniform, seed):
     error = np.abs(desired - answered)
     asks_positive = desired >= 0.5
     filled = bins[bins["count"] > 0]
-    agreement, accuracy = extraction(box, generated, seed)
-    uniform_agreement, uniform_accuracy = extraction(box, uniform, seed)
+    agreement, accuracy = extraction(box, generated, answered >= 0.5, seed)
+    uniform_agreement, uniform_accuracy = extraction(box, uniform, box.score(uniform) >= 0.5,
+                                                     seed)
     return bins, {
         "mae": float(error.mean()),
         "mse": float((error ** 2).mean()),
