@@ -45,8 +45,8 @@ LOGIT_LIMIT = 3.0
 SIDE_WEIGHT = 3.0
 SIDE_MARGIN = 0.05
 JITTER = 0.2
-ELITE_SIZE = 256
-MUTANTS = 64
+CLIMBS = 256  # independent hill climbs towards the box's highest answers
+MUTANTS = 64  # climbs that take a step each training step
 MUTATION = 0.1
 CHECKS = 15
 SAMPLES = 1000
@@ -176,7 +176,7 @@ class BlackBoxGAN(keras.Model):
         self.surrogate = common.build_mlp(encoder.width, SURROGATE_UNITS, name="surrogate")
         self.schema_variance, self.varies, self.members, self.nominal = schema_variance(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        self.elite = EliteArchive(encoder.width)
+        self.climbs = HillClimbs(encoder.width, seed)
         self.prior_answer_counts = self.add_weight(  # how the box answers rows of the prior
             shape=(10,), initializer="ones", trainable=False, name="prior_answer_counts")
         names = ["d_loss", "d_accuracy", "critic_loss", "g_loss", "surrogate_loss", "batch_mae"]
@@ -214,9 +214,10 @@ class BlackBoxGAN(keras.Model):
         return self.jittered(rows, JITTER)
 
     def mutants(self):
-        """Jittered copies of the highest-scoring rows queried so far: a search that climbs
-        towards the confidences the forest rarely gives."""
-        return self.jittered(self.elite.pick(MUTANTS, self.seed_generator), MUTATION)
+        """A step of MUTANTS hill climbs: jittered copies of their rows, with the climbs' slots.
+        The climbs find the confidences the forest rarely gives."""
+        slots, rows = self.climbs.pick(MUTANTS, self.seed_generator)
+        return slots, self.jittered(rows, MUTATION)
 
     def query(self, rows):
         confidence = tf.numpy_function(self.answer, [rows], tf.float32)
@@ -233,10 +234,11 @@ class BlackBoxGAN(keras.Model):
         noise = keras.random.normal((count, NOISE_DIM), seed=self.seed_generator)
         rows = self.generate(noise, desired)
         prior_rows = self.random_rows(PRIOR_QUERIES)
-        queries = tf.concat([rows, prior_rows, self.nearby_rows(rows[: count // 2]),
-                             self.mutants()], axis=0)
+        slots, mutants = self.mutants()
+        queries = tf.concat([rows, prior_rows, self.nearby_rows(rows[: count // 2]), mutants],
+                            axis=0)
         answers = self.query(queries)
-        self.elite.remember(queries, answers)
+        self.climbs.climb(slots, mutants, answers[-MUTANTS:])
         answered = answers[:count]
         swap = keras.random.uniform((count, 1), seed=self.seed_generator) < 0.5
 
@@ -362,30 +364,35 @@ class BlackBoxGAN(keras.Model):
         return candidates[kept], answers.ravel()[kept], error[:, 0]
 
 
-class EliteArchive(keras.layers.Layer):
-    """The ELITE_SIZE highest-scoring rows the black box has answered so far."""
+class HillClimbs(keras.layers.Layer):
+    """CLIMBS independent hill climbs towards the black box's highest answers: each slot holds a
+    row and the box's answer to it, and a jittered copy replaces the row when the box answers the
+    copy at least as high. Separate climbs reach many of the forest's high-scoring pockets, where
+    the best rows found so far, all jittered from each other, crowd into one."""
 
-    def __init__(self, width, **kwargs):
+    def __init__(self, width, seed, **kwargs):
         super().__init__(**kwargs)
-        self.rows = self.add_weight(shape=(ELITE_SIZE, width), initializer="zeros",
-                                    trainable=False, name="elite_rows")
-        self.answers = self.add_weight(  # -1: replaced by the first real answers
-            shape=(ELITE_SIZE,), initializer=keras.initializers.Constant(-1.0), trainable=False,
-            name="elite_answers")
+        self.rows = self.add_weight(  # climbs start at rows of the prior
+            shape=(CLIMBS, width), trainable=False, name="climb_rows",
+            initializer=keras.initializers.RandomUniform(-1.0, 1.0, seed=seed))
+        self.answers = self.add_weight(  # -1: replaced by the first answers
+            shape=(CLIMBS,), initializer=keras.initializers.Constant(-1.0), trainable=False,
+            name="climb_answers")
         self.built = True
 
-    def remember(self, rows, answers):
-        """Keep the best among the archive and the new queries."""
-        pool_rows = tf.concat([self.rows, rows], axis=0)
-        pool_answers = tf.concat([self.answers, answers[:, 0]], axis=0)
-        best = tf.math.top_k(pool_answers, ELITE_SIZE).indices
-        self.rows.assign(tf.gather(pool_rows, best))
-        self.answers.assign(tf.gather(pool_answers, best))
-
     def pick(self, count, seed_generator):
-        """count rows of the archive, chosen at random."""
-        chosen = keras.random.randint((count,), 0, ELITE_SIZE, seed=seed_generator)
-        return tf.gather(self.rows, chosen)
+        """count different slots, chosen at random, with their rows."""
+        slots = keras.random.shuffle(tf.range(CLIMBS), seed=seed_generator)[:count]
+        return slots, tf.gather(self.rows, slots)
+
+    def climb(self, slots, rows, answers):
+        """Each slot takes its new row where the box answered it at least as high."""
+        better = answers[:, 0] >= tf.gather(self.answers, slots)
+        kept_rows = tf.where(better[:, None], rows, tf.gather(self.rows, slots))
+        kept_answers = tf.where(better, answers[:, 0], tf.gather(self.answers, slots))
+        self.rows.assign(tf.tensor_scatter_nd_update(self.rows, slots[:, None], kept_rows))
+        self.answers.assign(tf.tensor_scatter_nd_update(self.answers, slots[:, None],
+                                                        kept_answers))
 
 
 def schema_variance(encoder):

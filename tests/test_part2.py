@@ -167,15 +167,23 @@ def test_diversity_penalty_has_a_gradient_when_a_group_repeats_one_row():
     assert float(gan.too_close(tf.constant(uniform, dtype="float32"))) < float(penalty)
 
 
-def test_elite_keeps_the_highest_scoring_queries():
+def test_each_climb_keeps_its_step_only_when_the_box_answers_at_least_as_high():
     encoder, gan = german_gan()
-    rows = keras.ops.convert_to_numpy(gan.random_rows(3 * part2_bbgan.ELITE_SIZE))
-    answers = np.random.default_rng(1).uniform(size=(len(rows), 1)).astype("float32")
-    gan.elite.remember(tf.constant(rows), tf.constant(answers))
-    best = np.sort(answers[:, 0])[::-1][: part2_bbgan.ELITE_SIZE]
-    np.testing.assert_allclose(np.sort(gan.elite.answers.numpy())[::-1], best)
-    kept = {tuple(row) for row in gan.elite.rows.numpy().round(5)}
-    assert kept <= {tuple(row) for row in rows.round(5)}
+    climbs = gan.climbs
+    slots, start = climbs.pick(part2_bbgan.MUTANTS, gan.seed_generator)
+    assert len(set(slots.numpy())) == part2_bbgan.MUTANTS  # one step per climb at a time
+    climbs.climb(slots, start, tf.fill((part2_bbgan.MUTANTS, 1), 0.5))  # first answers: kept
+    steps = keras.ops.convert_to_numpy(gan.random_rows(part2_bbgan.MUTANTS))
+    higher = np.arange(part2_bbgan.MUTANTS) % 2 == 0
+    answers = np.where(higher, 0.7, 0.3).astype("float32")[:, None]
+    others = np.setdiff1d(np.arange(part2_bbgan.CLIMBS), slots.numpy())
+    untouched = climbs.rows.numpy()[others]
+    climbs.climb(slots, tf.constant(steps), tf.constant(answers))
+    rows, kept = climbs.rows.numpy()[slots.numpy()], climbs.answers.numpy()[slots.numpy()]
+    np.testing.assert_allclose(rows[higher], steps[higher])
+    np.testing.assert_allclose(rows[~higher], start.numpy()[~higher])
+    np.testing.assert_allclose(kept, np.where(higher, 0.7, 0.5))
+    np.testing.assert_allclose(climbs.rows.numpy()[others], untouched)
 
 
 def test_student_learns_the_box_from_its_own_rows_and_not_from_one_class():
