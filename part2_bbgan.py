@@ -50,6 +50,7 @@ MUTANTS = 64  # climbs that take a step each training step
 MUTATION = 0.1
 CHECKS = 15
 SAMPLES = 1000
+BASELINE_DRAWS = 5  # further draws of uniform rows: how much the student baseline moves
 TRIES = 64  # candidate rows per desired confidence in query-verified sampling
 TOLERANCE = 0.02  # a candidate fits when the box's answer is this close to C, on C's side
 REALISM_WEIGHT = 1.0
@@ -643,7 +644,8 @@ def _realism(m, features):
     off = features[features["off"]]
     named = ", ".join(f"{feature} ({how})" for feature, how in
                       zip(off["feature"], off["generated vs real"])) or "none"
-    verdict = ("more" if gain > 0.01 else "less" if gain < -0.01 else "about as much")
+    margin = max(0.01, 2 * m["uniform_baseline_spread"])
+    verdict = ("more" if gain > margin else "less" if gain < -margin else "about as much")
     return (f"A student forest trained on the 1000 generated rows, labelled with the black box's "
             f"class, agrees with the black box on {100 * m['extraction_agreement']:.1f}% of the "
             f"real test rows (accuracy against the true labels "
@@ -651,7 +653,11 @@ def _realism(m, features):
             f"it agrees on {100 * m['uniform_baseline_agreement']:.1f}% (accuracy "
             f"{100 * m['uniform_baseline_accuracy']:.1f}%). So the generated rows teach "
             f"{verdict} about how the black box behaves on real data than rows spread blindly over "
-            f"the schema ({gain:+.3f}). A classifier tells them from the real training rows with "
+            f"the schema ({gain:+.3f}; the uniform student moves by "
+            f"{m['uniform_baseline_spread']:.3f} (standard deviation) between {BASELINE_DRAWS} "
+            f"other draws of its rows, so only a gap beyond {margin:.3f}, twice that or at least "
+            f"0.01, counts). A classifier "
+            f"tells them from the real training rows with "
             f"a two-sample ROC-AUC of {m['realism_c2st_auc']:.3f} (uniform rows: "
             f"{m['uniform_c2st_auc']:.3f}; 0.5 would be indistinguishable). Their median distance "
             f"to the nearest real training row is {distance['generated']:.3f}, against "
@@ -683,8 +689,8 @@ def run_dataset(dataset, args):
     encoded, answered, one_try_error = gan.verified_sample(desired, rng)
     sampling_queries = box.queries - queries
     generated = encoder.inverse_transform(encoded)
-    uniform = box.encoder.inverse_transform(rng.uniform(-1, 1, (SAMPLES, box.encoder.width)))
-    bins, numbers = measures(box, generated, desired, answered, uniform, args.seed)
+    uniform = uniform_rows(box, rng)
+    bins, numbers = measures(box, generated, desired, answered, uniform, args.seed, rng)
     metrics = {"dataset": dataset.name, "class_column": dataset.class_column, **numbers,
                "one_try_mae": float(one_try_error.mean()), "blackbox_queries": queries,
                "sampling_queries": sampling_queries, "best_epoch": best_epoch,
@@ -719,9 +725,14 @@ def run_dataset(dataset, args):
     return metrics
 
 
-def measures(box, generated, desired, answered, uniform, seed):
+def uniform_rows(box, rng):
+    """SAMPLES rows drawn uniformly from the schema: any number in its range, any category."""
+    return box.encoder.inverse_transform(rng.uniform(-1, 1, (SAMPLES, box.encoder.width)))
+
+
+def measures(box, generated, desired, answered, uniform, seed, rng):
     """The per-bin table and every number of 4b-4d, computed after training; the real rows are
-    used here only."""
+    used here only. rng draws the further uniform rows that show how much the baseline moves."""
     encode = box.encoder.transform
     real_encoded = encode(pd.concat([box.train_rows, box.test_rows]))
     encoded = encode(generated)
@@ -735,6 +746,9 @@ def measures(box, generated, desired, answered, uniform, seed):
     agreement, accuracy = extraction(box, generated, answered >= 0.5, seed)
     uniform_agreement, uniform_accuracy = extraction(box, uniform, box.score(uniform) >= 0.5,
                                                      seed)
+    redrawn = [uniform_rows(box, rng) for _ in range(BASELINE_DRAWS)]
+    baseline_spread = np.std([extraction(box, rows, box.score(rows) >= 0.5, seed)[0]
+                              for rows in redrawn])
     return bins, {
         "mae": float(error.mean()),
         "mse": float((error ** 2).mean()),
@@ -754,6 +768,7 @@ def measures(box, generated, desired, answered, uniform, seed):
         "extraction_accuracy": accuracy,
         "uniform_baseline_agreement": uniform_agreement,
         "uniform_baseline_accuracy": uniform_accuracy,
+        "uniform_baseline_spread": float(baseline_spread),
         "realism_c2st_auc": common.c2st_auc(box.encoder, box.train_rows, generated, seed),
         "uniform_c2st_auc": common.c2st_auc(box.encoder, box.train_rows, uniform, seed),
         "nearest_real_distance": {

@@ -49,7 +49,7 @@ def test_every_artifact_has_its_columns(run, name):
     recomputed = (generated["desired_confidence"] - generated["blackbox_confidence"]).abs().mean()
     assert saved["mae"] == pytest.approx(recomputed, abs=1e-9)
     for key in ("extraction_agreement", "extraction_accuracy", "uniform_baseline_agreement",
-                "uniform_baseline_accuracy", "realism_c2st_auc"):
+                "uniform_baseline_accuracy", "uniform_baseline_spread", "realism_c2st_auc"):
         assert 0 <= saved[key] <= 1
     assert set(saved["nearest_real_distance"]) == {"generated", "uniform", "real_test_rows"}
     assert saved["blackbox_queries"] > 2 * 16 * 256  # the scans and two epochs of queries
