@@ -51,6 +51,7 @@ MUTATION = 0.1
 CHECKS = 15
 SAMPLES = 1000
 BASELINE_DRAWS = 5  # further draws of uniform rows: how much the student baseline moves
+MIN_GAP = 0.01  # the smallest student gap the report calls more or less
 TRIES = 64  # candidate rows per desired confidence in query-verified sampling
 TOLERANCE = 0.02  # a candidate fits when the box's answer is this close to C, on C's side
 REALISM_WEIGHT = 1.0
@@ -388,9 +389,10 @@ class HillClimbs(keras.layers.Layer):
 
     def climb(self, slots, rows, answers):
         """Each slot takes its new row where the box answered it at least as high."""
-        better = answers[:, 0] >= tf.gather(self.answers, slots)
+        held = tf.gather(self.answers, slots)
+        better = answers[:, 0] >= held
         kept_rows = tf.where(better[:, None], rows, tf.gather(self.rows, slots))
-        kept_answers = tf.where(better, answers[:, 0], tf.gather(self.answers, slots))
+        kept_answers = tf.where(better, answers[:, 0], held)
         self.rows.assign(tf.tensor_scatter_nd_update(self.rows, slots[:, None], kept_rows))
         self.answers.assign(tf.tensor_scatter_nd_update(self.answers, slots[:, None],
                                                         kept_answers))
@@ -644,7 +646,7 @@ def _realism(m, features):
     off = features[features["off"]]
     named = ", ".join(f"{feature} ({how})" for feature, how in
                       zip(off["feature"], off["generated vs real"])) or "none"
-    margin = max(0.01, 2 * m["uniform_baseline_spread"])
+    margin = max(MIN_GAP, 2 * m["uniform_baseline_spread"])
     verdict = ("more" if gain > margin else "less" if gain < -margin else "about as much")
     return (f"A student forest trained on the 1000 generated rows, labelled with the black box's "
             f"class, agrees with the black box on {100 * m['extraction_agreement']:.1f}% of the "
@@ -656,9 +658,8 @@ def _realism(m, features):
             f"the schema ({gain:+.3f}; the uniform student moves by "
             f"{m['uniform_baseline_spread']:.3f} (standard deviation) between {BASELINE_DRAWS} "
             f"other draws of its rows, so only a gap beyond {margin:.3f}, twice that or at least "
-            f"0.01, counts). A classifier "
-            f"tells them from the real training rows with "
-            f"a two-sample ROC-AUC of {m['realism_c2st_auc']:.3f} (uniform rows: "
+            f"{MIN_GAP}, counts). A classifier tells them from the real training rows with a "
+            f"two-sample ROC-AUC of {m['realism_c2st_auc']:.3f} (uniform rows: "
             f"{m['uniform_c2st_auc']:.3f}; 0.5 would be indistinguishable). Their median distance "
             f"to the nearest real training row is {distance['generated']:.3f}, against "
             f"{distance['uniform']:.3f} for uniform rows and {distance['real_test_rows']:.3f} for "
@@ -744,11 +745,10 @@ def measures(box, generated, desired, answered, uniform, seed, rng):
     asks_positive = desired >= 0.5
     filled = bins[bins["count"] > 0]
     agreement, accuracy = extraction(box, generated, answered >= 0.5, seed)
-    uniform_agreement, uniform_accuracy = extraction(box, uniform, box.score(uniform) >= 0.5,
-                                                     seed)
     redrawn = [uniform_rows(box, rng) for _ in range(BASELINE_DRAWS)]
-    baseline_spread = np.std([extraction(box, rows, box.score(rows) >= 0.5, seed)[0]
-                              for rows in redrawn])
+    (uniform_agreement, uniform_accuracy), *others = [
+        extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in [uniform, *redrawn]]
+    baseline_spread = np.std([other_agreement for other_agreement, _ in others])
     return bins, {
         "mae": float(error.mean()),
         "mse": float((error ** 2).mean()),
