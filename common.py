@@ -16,19 +16,42 @@ from pathlib import Path
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import arff  # liac-arff: reports the line of a malformed file
-import keras
-import matplotlib
-import mistletoe
-import PIL.Image
-from fpdf import FPDF
+
+def _import_tensorflow_quietly():
+    """Import TensorFlow with its C++ start-up lines (oneDNN, absl) kept off stderr; if the
+    import fails, they are shown with the error."""
+    with tempfile.TemporaryFile() as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            import tensorflow  # noqa: F401
+        except BaseException:
+            os.dup2(saved, 2)
+            captured.seek(0)
+            sys.stderr.write(captured.read().decode(errors="replace"))
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
+_import_tensorflow_quietly()
+
+import arff  # liac-arff: reports the line of a malformed file  # noqa: E402
+import keras  # noqa: E402
+import matplotlib  # noqa: E402
+import mistletoe  # noqa: E402
+import PIL.Image  # noqa: E402
+from fpdf import FPDF  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
-from sklearn.model_selection import StratifiedKFold, cross_val_score  # noqa: E402
+from scipy.stats import ks_2samp  # noqa: E402
+from sklearn.metrics import roc_auc_score  # noqa: E402
+from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
@@ -66,11 +89,12 @@ def positive_int(text):
     return value
 
 
-def command_line(description, dataset_help, dataset_default=None, epochs_default=100):
+def command_line(description, epochs_default):
     """The flags both scripts take: --dataset, --class, --epochs, --seed, --out, --quiet."""
     parser = CommandLine(description=description)
-    parser.add_argument("--dataset", required=dataset_default is None, default=dataset_default,
-                        help=dataset_help)
+    parser.add_argument("--dataset", default="all",
+                        help="all (default: both assignment datasets), diabetes, german_credit "
+                             "or a path to an .arff file")
     parser.add_argument("--epochs", type=positive_int, default=epochs_default,
                         help=f"training epochs (default {epochs_default})")
     parser.add_argument("--class", dest="class_name", metavar="NAME",
@@ -173,6 +197,23 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
                         f"rows and two values of the class {class_column!r} with at least two rows "
                         "each")
     return Dataset(name, frame, class_column)
+
+
+def load_datasets(name_or_path, class_name=None, quiet=False):
+    """`all`: both assignment datasets; otherwise the one dataset named (see load_dataset)."""
+    names = list(DATASETS) if str(name_or_path).strip().lower() == "all" else [name_or_path]
+    return [load_dataset(name, class_name, quiet) for name in names]
+
+
+def run_datasets(argv, description, epochs_default, run_dataset):
+    """A script's main(): read the command line, run run_dataset(dataset, args) on each dataset
+    asked for, rebuild the combined report; returns {dataset name: metrics}."""
+    args = command_line(description, epochs_default).parse_args(argv)
+    datasets = load_datasets(args.dataset, args.class_name, args.quiet)
+    check_writable(args.out)
+    metrics = {dataset.name: run_dataset(dataset, args) for dataset in datasets}
+    write_combined_report(args.out, args.quiet)
+    return metrics
 
 
 ATTRIBUTE_LINE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)(\S+)""",
@@ -355,7 +396,8 @@ class TabularEncoder:
         knots, upper = np.array(spec.knots), np.array(spec.cumulative)
         index = np.clip(np.searchsorted(knots, numbers), 0, len(knots) - 1)
         lower = np.concatenate([[0.0], upper[:-1]])[index]
-        share = rng.uniform(size=len(numbers)) if rng is not None else 0.5
+        # strictly inside the value's share, so that it decodes back to the value
+        share = rng.uniform(0.01, 0.99, size=len(numbers)) if rng is not None else 0.5
         return 2.0 * (lower + share * (upper[index] - lower)) - 1.0
 
     def inverse_transform(self, matrix):
@@ -463,11 +505,11 @@ def build_generator(n_inputs, encoder, hidden_units, logit_limit=None, name="gen
 
 
 class TrainingMonitor(keras.callbacks.Callback):
-    """Records every epoch's metrics; every few epochs scores the model (lower is better), keeps
-    the best weights and prints a progress line with the time left (at least every
-    PROGRESS_SECONDS in between); restores the best weights when training ends."""
+    """Records every epoch's metrics and prints a progress line with the time left every few
+    epochs (and at least every PROGRESS_SECONDS). Given a score (lower is better), it scores the
+    model at those epochs, keeps the best weights and restores them when training ends."""
 
-    def __init__(self, every, quiet, score, score_name):
+    def __init__(self, every, quiet, score=None, score_name=None):
         super().__init__()
         self.every, self.quiet, self.score, self.score_name = every, quiet, score, score_name
         self.rows, self.best_score, self.best_epoch, self.best_weights = [], np.inf, 0, None
@@ -479,7 +521,7 @@ class TrainingMonitor(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{key: float(value) for key, value in (logs or {}).items()}}
         self.rows.append(row)
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.params["epochs"]:
-            self._check(row)
+            self._check(row) if self.score else self._progress(row)
         elif time.perf_counter() - self.last_line >= PROGRESS_SECONDS:
             self._progress(row)
 
@@ -498,7 +540,8 @@ class TrainingMonitor(keras.callbacks.Callback):
         say(self.quiet, f"epoch {row['epoch']:4d}/{epochs}  {numbers}{best}  ~{left:.0f} s left")
 
     def on_train_end(self, logs=None):
-        self.model.set_weights(self.best_weights)
+        if self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
 
     @property
     def frame(self):
@@ -542,15 +585,85 @@ def at_most(frame, count, seed):
     return frame if len(frame) <= count else frame.sample(count, random_state=seed)
 
 
-def c2st_auc(encoder, real, synthetic, seed, folds=5, rounds=100):
-    """Classifier two-sample test: cross-validated ROC-AUC of gradient boosting telling real rows
-    from synthetic ones (at most MEASURE_ROWS of each). 0.5: indistinguishable, 1.0: trivially."""
+def two_sample_test(encoder, real, synthetic, seed, folds=5, rounds=100):
+    """Classifier two-sample test: gradient boosting tells real rows from synthetic ones (at most
+    MEASURE_ROWS of each), cross-validated. Returns its mean ROC-AUC over the folds (0.5:
+    indistinguishable, 1.0: trivially) and, as a detector that never saw the rows it scores,
+    each synthetic row's out-of-fold probability of being real (a Series on synthetic's index)."""
     real, synthetic = at_most(real, MEASURE_ROWS, seed), at_most(synthetic, MEASURE_ROWS, seed)
     features = np.vstack([encoder.transform(real), encoder.transform(synthetic)])
     is_synthetic = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
     model = HistGradientBoostingClassifier(max_iter=rounds, random_state=seed)
-    splits = StratifiedKFold(folds, shuffle=True, random_state=seed)
-    return float(cross_val_score(model, features, is_synthetic, cv=splits, scoring="roc_auc").mean())
+    splits = list(StratifiedKFold(folds, shuffle=True, random_state=seed).split(features,
+                                                                               is_synthetic))
+    synthetic_odds = cross_val_predict(model, features, is_synthetic, cv=splits,
+                                       method="predict_proba")[:, 1]
+    auc = np.mean([roc_auc_score(is_synthetic[test], synthetic_odds[test]) for _, test in splits])
+    return float(auc), pd.Series(1.0 - synthetic_odds[len(real):], index=synthetic.index)
+
+
+def c2st_auc(encoder, real, synthetic, seed, folds=5, rounds=100):
+    """The two-sample test's ROC-AUC alone (see two_sample_test)."""
+    return two_sample_test(encoder, real, synthetic, seed, folds, rounds)[0]
+
+
+def independent_columns(real, count, rng):
+    """count rows whose columns are drawn independently from the real rows' columns: the real
+    marginals with every dependence between columns broken."""
+    return pd.DataFrame({name: real[name].iloc[rng.integers(len(real), size=count)].to_numpy()
+                         for name in real.columns}).astype(real.dtypes.to_dict())
+
+
+def column_shapes(real, synthetic):
+    """Mean over columns of how alike the two columns' distributions are: 1 - Kolmogorov-Smirnov
+    statistic for numbers, 1 - total variation distance of the shares for categories."""
+    scores = []
+    for name in real.columns:
+        if isinstance(real[name].dtype, pd.CategoricalDtype):
+            scores.append(1.0 - _total_variation(real[name].cat.codes, synthetic[name].cat.codes))
+        else:
+            scores.append(1.0 - ks_2samp(real[name], synthetic[name], method="asymp").statistic)
+    return float(np.mean(scores))
+
+
+def pair_trends(real, synthetic, bins=10):
+    """Mean over all column pairs of how alike their joint behaviour is: 1 - |difference of
+    Pearson correlations| / 2 for two numbers; else 1 - total variation distance of the joint
+    table, numbers cut into `bins` quantile bins of the real column."""
+    real_codes, synthetic_codes = {}, {}
+    for name in real.columns:
+        if isinstance(real[name].dtype, pd.CategoricalDtype):
+            real_codes[name] = real[name].cat.codes.to_numpy(np.int64)
+            synthetic_codes[name] = synthetic[name].cat.codes.to_numpy(np.int64)
+        else:
+            edges = np.unique(np.quantile(real[name], np.linspace(0, 1, bins + 1)[1:-1]))
+            real_codes[name] = np.searchsorted(edges, real[name], side="right")
+            synthetic_codes[name] = np.searchsorted(edges, synthetic[name], side="right")
+    numeric = [name for name in real.columns
+               if not isinstance(real[name].dtype, pd.CategoricalDtype)]
+    real_correlation = real[numeric].corr().fillna(0.0)
+    synthetic_correlation = synthetic[numeric].astype(float).corr().fillna(0.0)
+    scores = []
+    for position, first in enumerate(real.columns):
+        for second in real.columns[position + 1:]:
+            if first in numeric and second in numeric:
+                change = real_correlation.loc[first, second] - synthetic_correlation.loc[first, second]
+                scores.append(1.0 - abs(change) / 2.0)
+            else:
+                width = int(max(np.max(real_codes[second]), np.max(synthetic_codes[second]))) + 1
+                scores.append(1.0 - _total_variation(
+                    real_codes[first] * width + real_codes[second],
+                    synthetic_codes[first] * width + synthetic_codes[second]))
+    return float(np.mean(scores)) if scores else 1.0
+
+
+def _total_variation(codes, other_codes):
+    """Total variation distance between the shares of two arrays of non-negative codes."""
+    codes, other_codes = np.asarray(codes, dtype=np.int64), np.asarray(other_codes, dtype=np.int64)
+    size = int(max(codes.max(), other_codes.max())) + 1
+    shares = np.bincount(codes, minlength=size) / len(codes)
+    other_shares = np.bincount(other_codes, minlength=size) / len(other_codes)
+    return 0.5 * float(np.abs(shares - other_shares).sum())
 
 
 def nearest_rows(reference, *queries):
@@ -643,12 +756,12 @@ README = Path(__file__).resolve().parent / "README.md"
 IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
 
 
-def readme_method(part):
-    """The README's description of a part's method, between its <!-- method PART --> markers:
-    the words live once, in the README."""
+def readme_block(kind, part):
+    """The README's text between its <!-- KIND PART --> and <!-- end KIND --> markers (a part's
+    method, or its ablation table), or None: the words live once, in the README."""
     text = README.read_text(encoding="utf-8") if README.is_file() else ""
-    match = re.search(rf"<!-- method {part} -->\n(.*?)<!-- end method -->", text, re.DOTALL)
-    return match.group(1).strip() if match else "See the README for the method."
+    match = re.search(rf"<!-- {kind} {part} -->\n(.*?)<!-- end {kind} -->", text, re.DOTALL)
+    return match.group(1).strip() if match else None
 
 
 def report_sections(text, folder):
@@ -681,7 +794,11 @@ def combined_report(out_root):
             lines += [f"*Not run yet for {', '.join(missing)}: {how} adds it.*", ""]
         if not runs:
             continue
-        lines += ["### Method", "", readme_method(part), "", "### Runs", ""]
+        lines += ["### Method", "", readme_block("method", part) or "See the README.", ""]
+        ablation = readme_block("ablation", part)
+        if ablation:
+            lines += ["### What each part of the method buys", "", ablation, ""]
+        lines += ["### Runs", ""]
         lines += [f"- **{name}**: {opening}" for name, (opening, _) in runs.items()] + [""]
         titles = list(dict.fromkeys(title for _, sections in runs.values() for title in sections))
         for section in titles:

@@ -779,16 +779,7 @@ def measures(box, generated, desired, answered, uniform, seed, rng):
 
 
 def main(argv=None):
-    parser = common.command_line(__doc__.splitlines()[0], "all (default), diabetes, german_credit "
-                                 "or a path to an .arff file", dataset_default="all",
-                                 epochs_default=EPOCHS)
-    args = parser.parse_args(argv)
-    names = list(common.DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
-    datasets = [common.load_dataset(name, args.class_name, args.quiet) for name in names]
-    common.check_writable(args.out)
-    metrics = {dataset.name: run_dataset(dataset, args) for dataset in datasets}
-    common.write_combined_report(args.out, args.quiet)
-    return metrics
+    return common.run_datasets(argv, __doc__.splitlines()[0], EPOCHS, run_dataset)
 
 
 if __name__ == "__main__":

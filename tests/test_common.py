@@ -239,7 +239,7 @@ def test_class_flag_picks_any_nominal_attribute(write_arff, tmp_path):
     assert common.load_dataset(path, "COLOUR").class_column == "colour"
     metrics = part1_gan.main(["--dataset", str(path), "--class", "colour", "--epochs", "1",
                               "--out", str(tmp_path), "--quiet"])
-    assert metrics["class_column"] == "colour"
+    assert metrics["custom"]["class_column"] == "colour"
 
 
 @pytest.mark.parametrize("script, step", [(part1_gan, "train"), (part2_bbgan, "train")])

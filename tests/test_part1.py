@@ -41,16 +41,24 @@ def test_every_artifact_has_its_columns_and_rows(runs, name):
     samples = pd.read_csv(folder / "samples_100.csv")
     assert len(samples) == 100
     assert (samples["passed"] == (samples["discriminator_score"] >= 0.5)).all()
+    assert (samples["passed_detector"] == (samples["detector_score"] >= 0.5)).all()
+    assert samples["detector_score"].between(0, 1).all()
     for table_name in ("fooled.csv", "not_fooled.csv"):
         table = pd.read_csv(folder / table_name)
-        assert {"discriminator_score", "distance", *real.columns,
+        assert {"chosen_by", "discriminator_score", "detector_score", "distance", *real.columns,
                 *(f"nearest_real_{c}" for c in real.columns)} <= set(table.columns)
+        assert set(table["chosen_by"]) <= {"discriminator", "detector"}
         assert (table["distance"] >= 0).all()
     fooled, not_fooled = (pd.read_csv(folder / f) for f in ("fooled.csv", "not_fooled.csv"))
-    assert (fooled["discriminator_score"] >= 0.5).all()
-    assert (not_fooled["discriminator_score"] < 0.5).all()
-    assert len(fooled) >= min(5, metrics[name]["fooled_count"])
-    assert len(not_fooled) >= min(5, metrics[name]["not_fooled_count"])
+    for detector, prefix in (("discriminator", ""), ("detector", "detector_")):
+        chose_fooled = fooled[fooled["chosen_by"] == detector]
+        chose_not_fooled = not_fooled[not_fooled["chosen_by"] == detector]
+        assert (chose_fooled[f"{detector}_score"] >= 0.5).all()
+        assert (chose_not_fooled[f"{detector}_score"] < 0.5).all()
+        assert len(chose_fooled) == min(10, metrics[name][f"{prefix}fooled_count"])
+        assert len(chose_not_fooled) == min(10, metrics[name][f"{prefix}not_fooled_count"])
+        assert (metrics[name][f"{prefix}fooled_count"] + metrics[name][f"{prefix}not_fooled_count"]
+                == metrics[name]["examined_rows"])
 
 
 @pytest.mark.parametrize("name", ["diabetes", "german_credit"])
@@ -59,26 +67,36 @@ def test_metrics_and_report_agree(runs, name):
     folder = out / name / "part1"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert metrics == json.loads(json.dumps(returned[name]))
-    for key in ("passed_of_100", "mean_distance_fooled", "mean_distance_not_fooled", "best_epoch",
+    for key in ("passed_of_100", "mean_distance_fooled", "mean_distance_not_fooled",
                 "epochs", "train_seconds", "lead_changes", "discriminator_lead_share", "c2st_auc",
-                "tstr_accuracy", "trtr_accuracy", "copy_rate"):
+                "tstr_accuracy", "trtr_accuracy", "copy_rate", "detector_auc",
+                "detector_passed_of_100", "detector_mean_distance_fooled",
+                "detector_mean_distance_not_fooled", "column_shapes", "pair_trends",
+                "independent_column_shapes", "independent_pair_trends"):
         assert key in metrics
-    assert metrics["passed_of_100"] == pd.read_csv(folder / "samples_100.csv")["passed"].sum()
+    assert metrics["detector_auc"] == metrics["c2st_auc"]  # one test, one classifier
+    samples = pd.read_csv(folder / "samples_100.csv")
+    assert metrics["passed_of_100"] == samples["passed"].sum()
+    assert metrics["detector_passed_of_100"] == samples["passed_detector"].sum()
+    assert 0.9 < metrics["independent_column_shapes"] <= 1.0
     report = (folder / "report.md").read_text()
-    assert f"{metrics['passed_of_100']} of 100 random samples" in report
-    assert f"{metrics['c2st_auc']:.3f}" in report
+    assert (f"{metrics['passed_of_100']} passed the discriminator\nand "
+            f"{metrics['detector_passed_of_100']} passed the two-sample detector") in report
+    for key in ("c2st_auc", "detector_auc", "column_shapes", "pair_trends",
+                "independent_pair_trends"):
+        assert f"{metrics[key]:.3f}" in report
     changes = {0: "never changed", 1: "changed once"}.get(metrics["lead_changes"],
                                                         f"changed {metrics['lead_changes']} times")
     assert f"the lead {changes}" in report
     assert f"by {abs(metrics['mean_loss_gap']):.4f} on average" in report
-    assert "| discriminator score |" in report  # the compact 3a table
+    assert "| discriminator score |" in report and "| detector score |" in report  # 3a tables
     assert "](losses.png)" in report and "](samples.png)" in report
 
 
 def test_same_seed_gives_identical_results(runs, tmp_path):
     out, first = runs
-    again = part1_gan.main(["--dataset", "diabetes", "--epochs", "2", "--out", str(tmp_path),
-                            "--quiet"])
+    [again] = part1_gan.main(["--dataset", "diabetes", "--epochs", "2", "--out", str(tmp_path),
+                              "--quiet"]).values()
     assert ((out / "diabetes/part1/synthetic.csv").read_bytes()
             == (tmp_path / "diabetes/part1/synthetic.csv").read_bytes())
     timeless = lambda m: {k: v for k, v in m.items() if not k.endswith("seconds")}  # noqa: E731
@@ -116,3 +134,31 @@ def test_lead_statistics_count_changes_and_measure_the_gap():
     assert lead["lead_changes"] == 2 and lead["discriminator_lead_share"] == 0.75
     assert lead["mean_loss_gap"] == pytest.approx(0.075)
     assert lead["late_loss_gap"] == pytest.approx(0.2)
+
+
+def test_detector_scores_rows_it_never_saw_and_ranks_real_looking_rows_higher():
+    real = common.load_dataset("diabetes", quiet=True).frame
+    encoder = common.TabularEncoder(real, numeric="quantile")
+    rng = np.random.default_rng(0)
+    noise = common.TabularEncoder(real).inverse_transform(
+        rng.uniform(-1, 1, size=(200, encoder.width)))
+    held_out = real.sample(200, random_state=0)
+    synthetic = pd.concat([held_out, noise], ignore_index=True)
+    auc, realness = common.two_sample_test(encoder, real.drop(held_out.index), synthetic, seed=0)
+    assert list(realness.index) == list(synthetic.index) and realness.between(0, 1).all()
+    assert realness[:200].mean() > 0.4 > 0.1 > realness[200:].mean()
+    assert auc == common.c2st_auc(encoder, real.drop(held_out.index), synthetic, seed=0)
+
+
+def test_shapes_and_pair_trends_see_marginals_and_dependence():
+    for name in ("diabetes", "german_credit"):
+        real = common.load_dataset(name, quiet=True).frame
+        independent = common.independent_columns(real, len(real), np.random.default_rng(0))
+        assert list(independent.dtypes) == list(real.dtypes)
+        assert common.column_shapes(real, real) == common.pair_trends(real, real) == 1.0
+        assert 0.95 < common.column_shapes(real, independent) < 1.0
+        assert common.pair_trends(real, independent) < 0.95  # the dependence is gone
+    shifted = real.copy()
+    shifted["age"] = shifted["age"] + 10
+    one_column = 1.0 / len(real.columns)  # the KS statistic of age is between 0 and 1
+    assert 1.0 - one_column < common.column_shapes(real, shifted) < 1.0

@@ -26,7 +26,10 @@ def test_report_holds_every_question_dataset_number_and_figure(tiny_runs):
     named = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", report)
     assert len(named) == 12 and all((tiny_runs.out / path).is_file() for path in named)
     assert "Not run yet" not in report
-    assert common.readme_method("part1") in report and common.readme_method("part2") in report
+    for part in ("part1", "part2"):
+        assert common.readme_block("method", part) in report
+    assert "### What each part of the method buys" in report
+    assert common.readme_block("ablation", "part1") in report
 
 
 def test_pdf_is_valid_with_a_page_per_part_at_least(tiny_runs):
@@ -56,7 +59,8 @@ def test_markdown_table_formats_numbers_and_escapes_bars():
                                   "| 2 | z |"]
 
 
-@pytest.mark.parametrize("missing", ["part1", "part2"])
-def test_method_comes_from_the_readme(missing):
-    assert "<!--" not in common.readme_method(missing)
-    assert len(common.readme_method(missing)) > 200
+@pytest.mark.parametrize("part", ["part1", "part2"])
+def test_method_comes_from_the_readme(part):
+    method = common.readme_block("method", part)
+    assert "<!--" not in method and len(method) > 200
+    assert common.readme_block("method", "part3") is None
