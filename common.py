@@ -748,9 +748,8 @@ def save_figure(figure, path):
 
 REPORT_TITLE = "Tabular GANs with Keras: a GAN on ARFF data, and a generator against a black box"
 REPORT_PARTS = {
-    "part1": ("Part 1 — a GAN on tabular data", "python part1_gan.py --dataset {name}"),
-    "part2": ("Part 2 — a generator against a random-forest black box",
-              "python part2_bbgan.py --dataset {name}"),
+    "part1": ("Part 1 — a GAN on tabular data", "part1_gan.py"),
+    "part2": ("Part 2 — a generator against a random-forest black box", "part2_bbgan.py"),
 }
 README = Path(__file__).resolve().parent / "README.md"
 IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
@@ -783,15 +782,16 @@ def combined_report(out_root):
                    key=lambda name: (name not in DATASETS, list(DATASETS).index(name)
                                      if name in DATASETS else 0, name))
     lines = [f"# {REPORT_TITLE}", ""]
-    for part, (title, command) in REPORT_PARTS.items():
+    for part, (title, script) in REPORT_PARTS.items():
         runs = {name: report_sections((root / name / part / "report.md").read_text("utf-8"),
                                       f"{name}/{part}")
                 for name in found if (root / name / part / "report.md").is_file()}
         lines += [f"## {title}", ""]
         missing = [name for name in DATASETS if name not in runs]
         if missing:
-            how = "; ".join(f"`{command.format(name=name)}`" for name in missing)
-            lines += [f"*Not run yet for {', '.join(missing)}: {how} adds it.*", ""]
+            how = (f"`python {script}` adds them" if len(missing) > 1 else
+                   f"`python {script} --dataset {missing[0]}` adds it")
+            lines += [f"*Not run yet for {', '.join(missing)}: {how}.*", ""]
         if not runs:
             continue
         lines += ["### Method", "", readme_block("method", part) or "See the README.", ""]

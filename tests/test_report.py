@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 
 import pytest
 
@@ -44,8 +45,17 @@ def test_pdf_is_valid_with_a_page_per_part_at_least(tiny_runs):
 def test_report_after_one_part_says_what_is_missing(tiny_runs):
     report = tiny_runs.report_after_part1
     assert "### 3a. " in report and "### 4a. " not in report
-    assert ("Not run yet for diabetes, german_credit: `python part2_bbgan.py --dataset diabetes`; "
-            "`python part2_bbgan.py --dataset german_credit` adds it.") in report
+    assert ("Not run yet for diabetes, german_credit: `python part2_bbgan.py` adds them."
+            in report)
+
+
+def test_report_names_the_command_for_the_one_run_missing(tiny_runs, tmp_path):
+    shutil.copytree(tiny_runs.out, tmp_path / "out")
+    shutil.rmtree(tmp_path / "out" / "german_credit" / "part2")
+    report = common.combined_report(tmp_path / "out")
+    assert ("Not run yet for german_credit: `python part2_bbgan.py --dataset german_credit` "
+            "adds it.") in report
+    assert "#### diabetes" in report.split("## Part 2")[1]
 
 
 def test_report_text_is_the_same_for_the_same_runs(tiny_runs, tmp_path):
