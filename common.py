@@ -521,7 +521,10 @@ class TrainingMonitor(keras.callbacks.Callback):
         row = {"epoch": epoch + 1, **{key: float(value) for key, value in (logs or {}).items()}}
         self.rows.append(row)
         if (epoch + 1) % self.every == 0 or epoch + 1 == self.params["epochs"]:
-            self._check(row) if self.score else self._progress(row)
+            if self.score:
+                self._check(row)
+            else:
+                self._progress(row)
         elif time.perf_counter() - self.last_line >= PROGRESS_SECONDS:
             self._progress(row)
 
@@ -630,17 +633,16 @@ def pair_trends(real, synthetic, bins=10):
     """Mean over all column pairs of how alike their joint behaviour is: 1 - |difference of
     Pearson correlations| / 2 for two numbers; else 1 - total variation distance of the joint
     table, numbers cut into `bins` quantile bins of the real column."""
-    real_codes, synthetic_codes = {}, {}
+    real_codes, synthetic_codes, numeric = {}, {}, []
     for name in real.columns:
         if isinstance(real[name].dtype, pd.CategoricalDtype):
             real_codes[name] = real[name].cat.codes.to_numpy(np.int64)
             synthetic_codes[name] = synthetic[name].cat.codes.to_numpy(np.int64)
         else:
+            numeric.append(name)
             edges = np.unique(np.quantile(real[name], np.linspace(0, 1, bins + 1)[1:-1]))
             real_codes[name] = np.searchsorted(edges, real[name], side="right")
             synthetic_codes[name] = np.searchsorted(edges, synthetic[name], side="right")
-    numeric = [name for name in real.columns
-               if not isinstance(real[name].dtype, pd.CategoricalDtype)]
     real_correlation = real[numeric].corr().fillna(0.0)
     synthetic_correlation = synthetic[numeric].astype(float).corr().fillna(0.0)
     scores = []

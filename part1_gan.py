@@ -269,13 +269,9 @@ def _distance_comparison(m, detector):
         return ("Only one of the two groups exists, so the distances cannot be compared "
                 f"(mean distance {fooled if fooled is not None else other:.3f}).")
     change = _relative_gap(fooled, other)
-    if abs(change) < 0.05:
-        verdict = "about as close to real records as the rows that did not"
-    elif change > 0:
-        verdict = f"closer to real records than the rows that did not, by {100 * change:.0f}%"
-    else:
-        verdict = f"farther from real records than the rows that did not, by {-100 * change:.0f}%"
-    return (f"The rows that fooled it are {verdict}: mean Euclidean distance to the nearest real "
+    verdict = ("about as close to real records as" if abs(change) < 0.05 else
+               f"{_nearer(change)} than")
+    return (f"The rows that fooled it are {verdict} the rows that did not: mean Euclidean distance to the nearest real "
             f"record {fooled:.3f} against {other:.3f} (encoded space, where "
             "numbers span [-1, 1] and a different category adds 1.41).")
 
@@ -438,11 +434,12 @@ def analyse(gan, encoder, dataset, rng, seed):
                                 for detector in DETECTORS], ignore_index=True)
               for label in ("fooled", "not_fooled")}
     picked = rng.choice(len(examined), RANDOM_SAMPLES, replace=False)
+    passed = {detector: scores[detector][picked] >= 0.5 for detector in DETECTORS}
     random_samples = examined.iloc[picked].reset_index(drop=True)
     for detector in DETECTORS:
         random_samples[f"{detector}_score"] = scores[detector][picked]
-    random_samples["passed"] = random_samples["discriminator_score"] >= 0.5
-    random_samples["passed_detector"] = random_samples["detector_score"] >= 0.5
+    random_samples["passed"] = passed["discriminator"]
+    random_samples["passed_detector"] = passed["detector"]
     independent = common.independent_columns(real, len(real), rng)
     tstr, trtr = class_accuracies(dataset, synthetic, seed)
     metrics = {"synthetic_rows": len(synthetic), "examined_rows": len(examined),
@@ -450,7 +447,7 @@ def analyse(gan, encoder, dataset, rng, seed):
     for detector, verdict in verdicts.items():
         fooled = verdict["fooled"]
         metrics.update({
-            _key(detector, "passed_of_100"): int((scores[detector][picked] >= 0.5).sum()),
+            _key(detector, "passed_of_100"): int(passed[detector].sum()),
             _key(detector, "fooled_count"): int(fooled.sum()),
             _key(detector, "not_fooled_count"): int((~fooled).sum()),
             _key(detector, "mean_distance_fooled"): verdict["distance_fooled"],
