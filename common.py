@@ -11,6 +11,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
@@ -58,6 +59,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS = {"diabetes": "diabetes.arff", "german_credit": "German_credit.arff"}
 MIN_ROWS = 20
 MEASURE_ROWS = 5000  # measures use at most this many rows per side: cost stays linear in rows
+PROGRESS_LINES = 5  # progress lines over a training run
 PROGRESS_SECONDS = 30
 FINISHED = []  # output folders this run has completed
 
@@ -328,6 +330,16 @@ class ColumnSpec:
     def end(self):
         return self.offset + self.width
 
+    @cached_property
+    def dtype(self):
+        """A nominal column's pandas type, built once: encoding runs on every query."""
+        return pd.CategoricalDtype(pd.Index(self.categories))
+
+    @cached_property
+    def arrays(self):
+        """Quantile scaling's knots and cumulative shares as arrays, built once."""
+        return np.array(self.knots), np.array(self.cumulative)
+
 
 class TabularEncoder:
     """Numbers to [-1, 1], nominal attributes one-hot, and back exactly.
@@ -380,7 +392,7 @@ class TabularEncoder:
             values = frame[spec.name]
             if spec.kind == "nominal":
                 # pandas keeps codes as int8 for up to 127 categories: widen before the offset
-                codes = pd.Categorical(values, categories=spec.categories).codes.astype(np.int64)
+                codes = pd.Categorical(values, dtype=spec.dtype).codes.astype(np.int64)
                 if (codes < 0).any():
                     raise ValueError(f"column {spec.name!r} has values outside its categories")
                 matrix[np.arange(len(frame)), spec.offset + codes] = 1.0
@@ -393,7 +405,7 @@ class TabularEncoder:
             return np.zeros_like(numbers)
         if self.numeric == "range":
             return 2.0 * (numbers - spec.low) / (spec.high - spec.low) - 1.0
-        knots, upper = np.array(spec.knots), np.array(spec.cumulative)
+        knots, upper = spec.arrays
         index = np.clip(np.searchsorted(knots, numbers), 0, len(knots) - 1)
         lower = np.concatenate([[0.0], upper[:-1]])[index]
         # strictly inside the value's share, so that it decodes back to the value
@@ -408,7 +420,7 @@ class TabularEncoder:
             block = matrix[:, spec.offset:spec.end]
             if spec.kind == "nominal":
                 codes = block.argmax(axis=1)
-                decoded[spec.name] = pd.Categorical.from_codes(codes, categories=spec.categories)
+                decoded[spec.name] = pd.Categorical.from_codes(codes, dtype=spec.dtype)
             else:
                 decoded[spec.name] = self._unscale(spec, np.clip(block[:, 0], -1.0, 1.0))
         return pd.DataFrame(decoded)
@@ -420,8 +432,9 @@ class TabularEncoder:
             numbers = np.clip(spec.low + (scaled + 1.0) / 2.0 * (spec.high - spec.low),
                               spec.low, spec.high)
         else:
-            index = np.searchsorted(np.array(spec.cumulative), (scaled + 1.0) / 2.0, side="left")
-            numbers = np.array(spec.knots)[np.clip(index, 0, len(spec.knots) - 1)]
+            knots, cumulative = spec.arrays
+            index = np.searchsorted(cumulative, (scaled + 1.0) / 2.0, side="left")
+            numbers = knots[np.clip(index, 0, len(knots) - 1)]
         return np.round(numbers).astype("int64") if spec.integer else numbers
 
 
@@ -505,55 +518,36 @@ def build_generator(n_inputs, encoder, hidden_units, logit_limit=None, name="gen
 
 
 class TrainingMonitor(keras.callbacks.Callback):
-    """Records every epoch's metrics and prints a progress line with the time left every few
-    epochs (and at least every PROGRESS_SECONDS). Given a score (lower is better), it scores the
-    model at those epochs, keeps the best weights and restores them when training ends."""
+    """Records every epoch's metrics and prints PROGRESS_LINES progress lines with the time left
+    over the run (and one at least every PROGRESS_SECONDS)."""
 
-    def __init__(self, every, quiet, score=None, score_name=None):
+    def __init__(self, quiet):
         super().__init__()
-        self.every, self.quiet, self.score, self.score_name = every, quiet, score, score_name
-        self.rows, self.best_score, self.best_epoch, self.best_weights = [], np.inf, 0, None
+        self.quiet, self.rows = quiet, []
 
     def on_train_begin(self, logs=None):
         self.started = self.last_line = time.perf_counter()
+        self.every = max(1, self.params["epochs"] // PROGRESS_LINES)
 
     def on_epoch_end(self, epoch, logs=None):
         row = {"epoch": epoch + 1, **{key: float(value) for key, value in (logs or {}).items()}}
         self.rows.append(row)
-        if (epoch + 1) % self.every == 0 or epoch + 1 == self.params["epochs"]:
-            if self.score:
-                self._check(row)
-            else:
-                self._progress(row)
-        elif time.perf_counter() - self.last_line >= PROGRESS_SECONDS:
-            self._progress(row)
-
-    def _check(self, row):
-        row[self.score_name] = value = float(self.score())
-        if value < self.best_score:
-            self.best_score, self.best_epoch = value, row["epoch"]
-            self.best_weights = self.model.get_weights()
-        self._progress(row, f"  (best {self.best_score:.3f} at epoch {self.best_epoch})")
-
-    def _progress(self, row, best=""):
-        self.last_line = now = time.perf_counter()
-        epochs = self.params["epochs"]
-        left = (now - self.started) / row["epoch"] * (epochs - row["epoch"])
-        numbers = "  ".join(f"{key} {value:.3f}" for key, value in row.items() if key != "epoch")
-        say(self.quiet, f"epoch {row['epoch']:4d}/{epochs}  {numbers}{best}  ~{left:.0f} s left")
-
-    def on_train_end(self, logs=None):
-        if self.best_weights is not None:
-            self.model.set_weights(self.best_weights)
+        if ((epoch + 1) % self.every == 0 or epoch + 1 == self.params["epochs"]
+                or time.perf_counter() - self.last_line >= PROGRESS_SECONDS):
+            self.last_line = now = time.perf_counter()
+            epochs = self.params["epochs"]
+            left = (now - self.started) / row["epoch"] * (epochs - row["epoch"])
+            numbers = "  ".join(f"{key} {value:.3f}" for key, value in row.items()
+                                if key != "epoch")
+            say(self.quiet, f"epoch {row['epoch']:4d}/{epochs}  {numbers}  ~{left:.0f} s left")
 
     @property
     def frame(self):
         return pd.DataFrame(self.rows)
 
 
-def plot_history(history, path, title, kept_epoch=None):
-    """Losses on top, accuracies below, one line per column of the history frame; a dashed
-    line marks the epoch whose weights were kept."""
+def plot_history(history, path, title):
+    """Losses on top, accuracies below, one line per column of the history frame."""
     losses = [c for c in history.columns if c.endswith("loss")]
     accuracies = [c for c in history.columns if "accuracy" in c]
     figure, axes = plt.subplots(2 if accuracies else 1, 1, figsize=(8, 6 if accuracies else 4),
@@ -568,11 +562,6 @@ def plot_history(history, path, title, kept_epoch=None):
         axes[1, 0].axhline(0.5, color="grey", linestyle=":", linewidth=1)
         axes[1, 0].set_ylabel("accuracy")
         axes[1, 0].legend()
-    if kept_epoch is not None:
-        for axis in axes[:, 0]:
-            axis.axvline(kept_epoch, color="black", linestyle="--", linewidth=1)
-        axes[0, 0].plot([], [], color="black", linestyle="--", linewidth=1,
-                        label=f"kept epoch {kept_epoch}")
     axes[0, 0].legend()
     axes[-1, 0].set_xlabel("epoch")
     save_figure(figure, path)
@@ -617,16 +606,21 @@ def independent_columns(real, count, rng):
                          for name in real.columns}).astype(real.dtypes.to_dict())
 
 
-def column_shapes(real, synthetic):
-    """Mean over columns of how alike the two columns' distributions are: 1 - Kolmogorov-Smirnov
+def column_likeness(real, synthetic):
+    """Per column, how alike the two columns' distributions are: 1 - Kolmogorov-Smirnov
     statistic for numbers, 1 - total variation distance of the shares for categories."""
-    scores = []
+    scores = {}
     for name in real.columns:
         if isinstance(real[name].dtype, pd.CategoricalDtype):
-            scores.append(1.0 - _total_variation(real[name].cat.codes, synthetic[name].cat.codes))
+            scores[name] = 1.0 - _total_variation(real[name].cat.codes, synthetic[name].cat.codes)
         else:
-            scores.append(1.0 - ks_2samp(real[name], synthetic[name], method="asymp").statistic)
-    return float(np.mean(scores))
+            scores[name] = 1.0 - ks_2samp(real[name], synthetic[name], method="asymp").statistic
+    return pd.Series(scores, dtype=float)
+
+
+def column_shapes(real, synthetic):
+    """Mean over columns of column_likeness."""
+    return float(column_likeness(real, synthetic).mean())
 
 
 def pair_trends(real, synthetic, bins=10):

@@ -29,7 +29,6 @@ LEARNING_RATE = 1e-3
 EMA = 0.99  # decay of the generator's running weight average
 R1_WEIGHT = 10.0
 EPOCHS = 250
-PROGRESS_LINES = 5  # progress lines over the run
 EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
 RANDOM_SAMPLES = 100
 LN2 = float(np.log(2.0))  # both losses at balance
@@ -150,7 +149,7 @@ def train(dataset, encoder, epochs, seed, rng, quiet):
     gan.compile(keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
                 keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9), R1_WEIGHT,
                 steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
-    monitor = common.TrainingMonitor(max(1, epochs // PROGRESS_LINES), quiet)
+    monitor = common.TrainingMonitor(quiet)
     training_rows = encoder.transform(dataset.frame, rng=rng)
     start = time.perf_counter()
     gan.fit(training_rows, epochs=epochs, batch_size=batch_size,
