@@ -458,6 +458,12 @@ def build_mlp(n_inputs, hidden_units, n_outputs=1, name="mlp"):
     return keras.Model(inputs, keras.layers.Dense(n_outputs)(hidden), name=name)
 
 
+def gradient_step(optimizer, tape, loss, model):
+    """One optimizer step of model's trainable weights down the gradient of loss (from tape)."""
+    weights = model.trainable_weights
+    optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
+
+
 class SnapToRecords(keras.layers.Layer):
     """Straight-through rounding: the forward pass gives exactly what the encoder would give for
     the decoded row (integers rounded, one category chosen), the backward pass the smooth output."""

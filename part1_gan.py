@@ -79,14 +79,12 @@ class TabularGAN(keras.Model):
             d_loss = 0.5 * (tf.reduce_mean(tf.nn.softplus(-real_logits))
                             + tf.reduce_mean(tf.nn.softplus(fake_logits)))
             d_objective = d_loss + 0.5 * self.r1_weight * r1_penalty
-        weights = self.discriminator.trainable_weights
-        self.d_optimizer.apply_gradients(zip(tape.gradient(d_objective, weights), weights))
+        common.gradient_step(self.d_optimizer, tape, d_objective, self.discriminator)
 
         with tf.GradientTape() as tape:
             logits = self.discriminator(self.generator(self.noise(count), training=True))
             g_loss = tf.reduce_mean(tf.nn.softplus(-logits))
-        weights = self.generator.trainable_weights
-        self.g_optimizer.apply_gradients(zip(tape.gradient(g_loss, weights), weights))
+        common.gradient_step(self.g_optimizer, tape, g_loss, self.generator)
         for average, weight in zip(self.average_generator.weights, self.generator.weights):
             average.assign(EMA * average + (1.0 - EMA) * weight)
 

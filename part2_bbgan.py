@@ -73,8 +73,8 @@ class BlackBox:
         self.forest = RandomForestClassifier(random_state=seed, n_jobs=-1).fit(
             self.encoder.transform(self.train_rows), train_y)
         self.forest.n_jobs = 1  # scoring small batches is faster without worker start-up
-        self.test_confidence = self.forest.predict_proba(
-            self.encoder.transform(self.test_rows))[:, 1]
+        self.test_encoded = self.encoder.transform(self.test_rows)
+        self.test_confidence = self.forest.predict_proba(self.test_encoded)[:, 1]
         self.queries = 0
 
     def score(self, rows):
@@ -202,7 +202,7 @@ class BlackBoxGAN(keras.Model):
         with tf.GradientTape() as tape:
             loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 answers, self.surrogate(rows, training=True)))
-        step(self.s_optimizer, tape, loss, self.surrogate)
+        common.gradient_step(self.s_optimizer, tape, loss, self.surrogate)
         return loss
 
     def judge(self, rows, desired, answered, swap):
@@ -217,7 +217,7 @@ class BlackBoxGAN(keras.Model):
             logits = self.judge(rows, desired, answered, swap)
             loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 tf.cast(swap, "float32"), logits))
-        step(self.d_optimizer, tape, loss, self.discriminator)
+        common.gradient_step(self.d_optimizer, tape, loss, self.discriminator)
         return {"d_loss": loss, "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
 
     def fit_generator(self, noise, desired, answered, swap):
@@ -232,7 +232,7 @@ class BlackBoxGAN(keras.Model):
             loss = (tf.reduce_mean(tf.abs(estimate - desired)) + ADVERSARIAL_WEIGHT * fooled
                     + self.critic.unrealistic(rows, desired, answered)
                     + DIVERSITY_WEIGHT * self.spread.shortfall(soft, rows))
-        step(self.g_optimizer, tape, loss, self.soft_generator)
+        common.gradient_step(self.g_optimizer, tape, loss, self.soft_generator)
         return loss
 
     def sample(self, desired, rng):
@@ -240,12 +240,6 @@ class BlackBoxGAN(keras.Model):
         noise = rng.standard_normal((len(desired), NOISE_DIM)).astype("float32")
         inputs = np.hstack([noise, np.asarray(desired, dtype="float32").reshape(-1, 1)])
         return self.snap(self.soft_generator.predict(inputs, batch_size=1024, verbose=0)).numpy()
-
-
-def step(optimizer, tape, loss, model):
-    """One optimizer step of model's weights down the gradient of loss."""
-    weights = model.trainable_weights
-    optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
 
 
 class RealismCritic:
@@ -277,7 +271,7 @@ class RealismCritic:
                                                 training=True))[:, 0]
             fake = tf.nn.softplus(self.network(tf.concat([rows, desired], axis=1), training=True))
             loss = 0.5 * (tf.reduce_mean(weights * real) + tf.reduce_mean(fake))
-        step(self.optimizer, tape, loss, self.network)
+        common.gradient_step(self.optimizer, tape, loss, self.network)
         return loss
 
     def unrealistic(self, rows, desired, answered):
@@ -390,8 +384,7 @@ def extraction(box, rows, labels, seed):
     box's class (labels: Y >= 0.5), is scored on the real test rows: (agreement with the box,
     accuracy against the true labels)."""
     student = RandomForestClassifier(random_state=seed, n_jobs=-1)
-    predicted = student.fit(box.encoder.transform(rows), labels).predict(
-        box.encoder.transform(box.test_rows))
+    predicted = student.fit(box.encoder.transform(rows), labels).predict(box.test_encoded)
     return (float((predicted == (box.test_confidence >= 0.5)).mean()),
             float((predicted == box.test_y).mean()))
 
@@ -579,11 +572,12 @@ def run_dataset(dataset, args):
     queries = box.queries
     desired = rng.uniform(size=SAMPLES)
     encoded, answered, one_try_error = verified_sample(gan, desired, rng)
+    sampling_queries = box.queries - queries
     generated = encoder.inverse_transform(encoded)
     bins, features, metrics = measures(box, generated, desired, answered, args.seed, rng)
     metrics.update(dataset=dataset.name, class_column=dataset.class_column,
                    one_try_mae=float(one_try_error.mean()), blackbox_queries=queries,
-                   sampling_queries=SAMPLES * TRIES, epochs=args.epochs,
+                   sampling_queries=sampling_queries, epochs=args.epochs,
                    train_seconds=round(train_seconds, 2), seed=args.seed)
     generated["desired_confidence"] = desired
     generated["blackbox_confidence"] = answered
@@ -614,9 +608,10 @@ def measures(box, generated, desired, answered, seed, rng):
     drawn = [box.encoder.inverse_transform(rng.uniform(-1, 1, (SAMPLES, box.encoder.width)))
              for _ in range(BASELINE_DRAWS)]
     uniform, encode = drawn[0], box.encoder.transform
-    real_encoded, encoded = encode(pd.concat([box.train_rows, box.test_rows])), encode(generated)
+    train_encoded, encoded = encode(box.train_rows), encode(generated)
+    real_encoded = np.vstack([train_encoded, box.test_encoded])
     (_, distances), (_, uniform_distances), (_, test_distances) = common.nearest_rows(
-        encode(box.train_rows), encoded, encode(uniform), encode(box.test_rows))
+        train_encoded, encoded, encode(uniform), box.test_encoded)
     bins = confidence_bins(desired, answered, encoded, real_encoded, box.test_confidence,
                            distances)
     filled = bins[bins["count"] > 0]
