@@ -59,6 +59,7 @@ DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS = {"diabetes": "diabetes.arff", "german_credit": "German_credit.arff"}
 MIN_ROWS = 20
 MEASURE_ROWS = 5000  # measures use at most this many rows per side: cost stays linear in rows
+HIDDEN_UNITS = (128, 128)  # every network of both parts: two hidden layers this wide
 PROGRESS_LINES = 5  # progress lines over a training run
 PROGRESS_SECONDS = 30
 FINISHED = []  # output folders this run has completed
@@ -449,11 +450,11 @@ def seed_everything(seed):
     return np.random.default_rng(seed)
 
 
-def build_mlp(n_inputs, hidden_units, n_outputs=1, name="mlp"):
-    """A plain MLP with LeakyReLU layers and linear outputs (logits or scores)."""
+def build_mlp(n_inputs, n_outputs=1, name="mlp"):
+    """An MLP of HIDDEN_UNITS with LeakyReLU layers and linear outputs (logits or scores)."""
     inputs = keras.Input((n_inputs,))
     hidden = inputs
-    for units in hidden_units:
+    for units in HIDDEN_UNITS:
         hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
     return keras.Model(inputs, keras.layers.Dense(n_outputs)(hidden), name=name)
 
@@ -490,18 +491,15 @@ class SnapToRecords(keras.layers.Layer):
 class ColumnHeads(keras.layers.Layer):
     """The generator's output heads, one per encoder record, applied to one linear layer of the
     encoded width at once: tanh for each number, a softmax over each nominal attribute's
-    categories. With logit_limit, category logits stay within +-logit_limit, so a category
-    choice never saturates its softmax and keeps a gradient."""
+    categories."""
 
-    def __init__(self, encoder, logit_limit=None, **kwargs):
+    def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
-        self.members, self.logit_limit = encoder.members(), logit_limit
+        self.members = encoder.members()
         self.numeric = np.concatenate([[spec.kind == "numeric"] * spec.width
                                        for spec in encoder.columns])
 
     def call(self, logits):
-        if self.logit_limit:
-            logits = self.logit_limit * keras.ops.tanh(logits)
         # a softmax within each column: subtract the column's largest logit, normalise per column
         in_column = keras.ops.expand_dims(self.members.T > 0, 0)
         column_max = keras.ops.max(keras.ops.where(in_column, keras.ops.expand_dims(logits, 1),
@@ -512,15 +510,11 @@ class ColumnHeads(keras.layers.Layer):
         return keras.ops.where(self.numeric, keras.ops.tanh(logits), exponent / totals)
 
 
-def build_generator(n_inputs, encoder, hidden_units, logit_limit=None, name="generator"):
+def build_generator(n_inputs, encoder, name="generator"):
     """An MLP whose output heads follow the encoder's records (see ColumnHeads); SnapToRecords
     turns its output into exact records."""
-    inputs = keras.Input((n_inputs,))
-    hidden = inputs
-    for units in hidden_units:
-        hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
-    logits = keras.layers.Dense(encoder.width, name="heads")(hidden)
-    return keras.Model(inputs, ColumnHeads(encoder, logit_limit)(logits), name=name)
+    mlp = build_mlp(n_inputs, encoder.width, name=name)
+    return keras.Model(mlp.input, ColumnHeads(encoder)(mlp.output), name=name)
 
 
 class TrainingMonitor(keras.callbacks.Callback):
@@ -866,6 +860,8 @@ class PdfReport(FPDF):
             self.paragraph(token.children)
         elif kind == "List":
             for item in token.children:
+                if self.will_page_break(10):  # two lines at least, or the bullet stays behind
+                    self.add_page()
                 self.set_font("DejaVu", "", self.TEXT_SIZE)
                 self.text(self.l_margin + 2, self.get_y() + self.TEXT_SIZE * 0.36, "•")
                 for child in item.children:

@@ -23,7 +23,6 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 
 NOISE_DIM = 32
-HIDDEN_UNITS = (128, 128)
 BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 EMA = 0.99  # decay of the generator's running weight average
@@ -141,8 +140,8 @@ def copy_rate(real, synthetic):
 def train(dataset, encoder, epochs, seed, rng, quiet):
     """Fit the GAN; the generator of the last epoch is kept (a check of fidelity every 50 epochs,
     keeping the best, bought nothing beyond the seed-to-seed spread)."""
-    gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder, HIDDEN_UNITS),
-                     common.build_mlp(encoder.width, HIDDEN_UNITS, name="discriminator"), seed)
+    gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder),
+                     common.build_mlp(encoder.width, name="discriminator"), seed)
     batch_size = min(BATCH_SIZE, len(dataset.frame))
     gan.compile(keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
                 keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9), R1_WEIGHT,

@@ -29,28 +29,22 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 NOISE_DIM = 16
-HIDDEN_UNITS = (128, 128)
 GROUPS = 16  # desired confidences per training step
 GROUP_SIZE = 16  # rows asked for each of them, whose spread is kept up
-BATCHES_PER_EPOCH = 16
+BATCHES_PER_EPOCH = 16  # training steps per epoch, each one call of the black box
 EPOCHS = 60
 LEARNING_RATE = 3e-3
-LOGIT_LIMIT = 3.0  # category logits stay within this, so a choice keeps a gradient
-ADVERSARIAL_WEIGHT = 0.1
-DIVERSITY_WEIGHT = 0.3
+ADVERSARIAL_WEIGHT = 0.1  # of the figure-1 discriminator in the generator's loss
+DIVERSITY_WEIGHT = 0.3  # of the penalty on rows that share one C and spread too little
 MIN_SPREAD = 0.35  # of the spread of uniform rows, within the rows that share one C
 SAMPLES = 1000
 BINS = 10  # ranges of confidence, 0.1 wide
 TRIES = 64  # candidate rows per desired confidence in query-verified sampling
 TOLERANCE = 0.02  # a row fits C when the box's answer is this close, on C's side
 BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
-SCAN_ROWS = 200  # rows per scan round, each scanned along every number
-SCAN_POINTS = 101
-SCAN_ROUNDS = 2  # the second round scans from rows of the first round's prior
-SHARPEN = 1.5  # density ~ (answer changes in an interval) ** SHARPEN
-PRIOR_FLOOR = 0.05  # share of the prior spread evenly over the whole range
-PRIOR_ROWS = 4000
-POSITIVE = {"diabetes": "tested_positive", "german_credit": "bad"}
+SCAN_ROWS = 200  # uniform rows, each scanned along every number
+SCAN_POINTS = 101  # values along each scan of one number
+PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
 
 
 # ---------------------------------------------------------------------------
@@ -59,14 +53,15 @@ POSITIVE = {"diabetes": "tested_positive", "german_credit": "bad"}
 
 
 class BlackBox:
-    """A random forest trained on a stratified 70/30 split of the real rows. score() takes
-    decoded rows and counts them; the real rows it keeps are for reporting only."""
+    """A random forest trained on a stratified 70/30 split of the real rows; its confidence is
+    the probability of the second class the file declares (diabetes: tested_positive,
+    german_credit: bad). score() takes decoded rows and counts them; the real rows it keeps are
+    for reporting only."""
 
     def __init__(self, dataset, seed):
         self.encoder = common.TabularEncoder(common.schema_frame(dataset.features))
         classes = list(dataset.labels.cat.categories)
-        self.positive = POSITIVE.get(dataset.name, classes[1])
-        self.multiclass = len(classes) > 2
+        self.positive, self.multiclass = classes[1], len(classes) > 2
         is_positive = (dataset.labels == self.positive).to_numpy()
         self.train_rows, self.test_rows, train_y, self.test_y = train_test_split(
             dataset.features, is_positive, test_size=0.3, stratify=is_positive, random_state=seed)
@@ -103,35 +98,27 @@ class BlackBox:
 def scan_prior(schema, score, rng):
     """PRIOR_ROWS rows drawn from a prior estimated through queries only. A tree splits where
     its training rows are dense, so along a scan of one number (the rest of a row held fixed)
-    the forest's answer changes most often where the data lies. Each number's density is the
-    count of answer changes per scan interval (sharpened, with a floor over the whole range);
+    the forest's answer changes most often where the data lies. Each number's density over the
+    scan's intervals is the count of answer changes there, over SCAN_ROWS uniform rows;
     categories stay uniform. schema: a range encoder fitted on the schema; score: decoded rows
     to the box's answers."""
     grid = np.linspace(-1.0, 1.0, SCAN_POINTS, dtype="float32")
-    scanned = [spec for spec in schema.columns if spec.kind == "numeric" and spec.high > spec.low]
+    base = rng.uniform(-1.0, 1.0, size=(SCAN_ROWS, schema.width)).astype("float32")
     densities = {}
-    for _ in range(SCAN_ROUNDS):
-        base = prior_sample(schema, densities, grid, SCAN_ROWS, rng)
-        for spec in scanned:
+    for spec in schema.columns:
+        if spec.kind == "numeric" and spec.high > spec.low:
             rows = np.repeat(base, SCAN_POINTS, axis=0)
             rows[:, spec.offset] = np.tile(grid, SCAN_ROWS)
             answers = score(schema.inverse_transform(rows)).reshape(SCAN_ROWS, SCAN_POINTS)
-            changes = (np.diff(answers, axis=1) != 0).sum(axis=0).astype(float) ** SHARPEN
+            changes = (np.diff(answers, axis=1) != 0).sum(axis=0).astype(float)
             if not changes.any():  # the box ignores this number: keep it uniform
                 changes[:] = 1.0
-            densities[spec.offset] = ((1 - PRIOR_FLOOR) * changes / changes.sum()
-                                      + PRIOR_FLOOR / len(changes))
-    return schema.inverse_transform(prior_sample(schema, densities, grid, PRIOR_ROWS, rng))
-
-
-def prior_sample(schema, densities, grid, count, rng):
-    """Encoded rows: uniform, except numbers with a density over the grid's intervals."""
-    rows = rng.uniform(-1.0, 1.0, size=(count, schema.width)).astype("float32")
-    step = grid[1] - grid[0]
+            densities[spec.offset] = changes / changes.sum()
+    prior = rng.uniform(-1.0, 1.0, size=(PRIOR_ROWS, schema.width)).astype("float32")
     for offset, density in densities.items():
-        interval = rng.choice(len(density), size=count, p=density)
-        rows[:, offset] = grid[interval] + step * rng.uniform(size=count)
-    return rows
+        interval = rng.choice(len(density), size=PRIOR_ROWS, p=density)
+        prior[:, offset] = grid[interval] + (grid[1] - grid[0]) * rng.uniform(size=PRIOR_ROWS)
+    return schema.inverse_transform(prior)
 
 
 # ---------------------------------------------------------------------------
@@ -151,11 +138,10 @@ class BlackBoxGAN(keras.Model):
         super().__init__()
         self.answer = answer
         self.snap = common.SnapToRecords(encoder)
-        self.soft_generator = common.build_generator(NOISE_DIM + 1, encoder, HIDDEN_UNITS,
-                                                     logit_limit=LOGIT_LIMIT)
-        self.discriminator = common.build_mlp(encoder.width + 2, HIDDEN_UNITS, name="discriminator")
+        self.soft_generator = common.build_generator(NOISE_DIM + 1, encoder)
+        self.discriminator = common.build_mlp(encoder.width + 2, name="discriminator")
         self.critic = RealismCritic(encoder.width)
-        self.surrogate = common.build_mlp(encoder.width, HIDDEN_UNITS, name="surrogate")
+        self.surrogate = common.build_mlp(encoder.width, name="surrogate")
         self.spread = GroupSpread(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "d_accuracy", "critic_loss", "g_loss", "surrogate_loss", "batch_mae"]
@@ -249,7 +235,7 @@ class RealismCritic:
     prior's answers are mostly low."""
 
     def __init__(self, width):
-        self.network = common.build_mlp(width + 1, HIDDEN_UNITS, name="realism_critic")
+        self.network = common.build_mlp(width + 1, name="realism_critic")
         self.optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
         self.answer_counts = tf.Variable(tf.ones(BINS), trainable=False)  # prior's answers
 
@@ -441,54 +427,53 @@ def plot_confidences(folder, name, box, desired, answered):
 
 
 def write_report(path, name, box, metrics, bins, features):
-    m = metrics
+    """OUT/<dataset>/part2/report.md: the answers to 4a-4d, every sentence from the numbers."""
+    m, classes, confidence = metrics, metrics["mae_by_class"], box["test_confidence"]
     filled = bins[bins["count"] > 0]
     best, worst = filled.loc[filled["mae"].idxmin()], filled.loc[filled["mae"].idxmax()]
-    classes = m["mae_by_class"]
+    seldom = "less" if worst["test_share"] < best["test_share"] else "no less"
     table = filled.drop(columns="mean_blackbox_confidence").rename(columns={
         "bin": "C bin", "mae": "mean |C − Y|", "class_agreement": "class agreement",
         "nearest_real_distance": "nearest real", "test_share": "test share"})
     text = f"""# Part 2 — generator against the random-forest black box on `{name}`
 
-Seed {m['seed']}, {m['epochs']} epochs. Confidence is the forest's probability of the class
-`{box['positive_class']}`. The black box scored {m['blackbox_queries']:,} rows during
-training, the scans for the prior included.
+Seed {m['seed']}, {m['epochs']} epochs. Confidence is the forest's probability of
+`{box['positive_class']}`. The black box scored {m['blackbox_queries']:,} rows in training, the
+prior's scans included.
 
 ## 4a. The black box
 
-Random forest on a stratified 70/30 split: accuracy {box['accuracy']:.3f}, ROC-AUC
-{box['roc_auc']:.3f} on the {box['test_rows']} test rows. Its confidence on them ranges
-{box['test_confidence']['min']:.2f}–{box['test_confidence']['max']:.2f}
-(mean {box['test_confidence']['mean']:.2f}, std {box['test_confidence']['std']:.2f}).
+Random forest, stratified 70/30 split: accuracy {box['accuracy']:.3f} and ROC-AUC
+{box['roc_auc']:.3f} on the {box['test_rows']} test rows; its confidence on them ranges
+{confidence['min']:.2f}–{confidence['max']:.2f} (mean {confidence['mean']:.2f}, std
+{confidence['std']:.2f}).
 
 ![the forest's confidence on its 30% test rows](test_confidence.png)
 
 ## 4b. 1000 generated samples
 
-`generated_1000.csv`: C drawn uniformly from [0, 1]; Y is the forest's score of the decoded row.
-For each C the generator made {TRIES} candidate rows and the forest scored them all
-({m['sampling_queries']:,} queries); one of the candidates whose Y lies within {TOLERANCE} of C, on
-the class side C asks for, was kept at random (where none did, the closest). Mean |C − Y| =
-{m['mae']:.4f}, MSE = {m['mse']:.4f}; in {100 * m['class_agreement']:.1f}% of the samples the
-forest's class (Y ≥ 0.5) is the one C asked for. One try of the generator alone misses C by
-{m['one_try_mae']:.4f} on average: the generator brings its rows near C and near the data, the
-forest's answers pick those that hit C. The generator reached forest
-confidences from {m['reachable_min']:.2f} to {m['reachable_max']:.2f}.
+`generated_1000.csv`: C drawn uniformly from [0, 1], Y the forest's score of the decoded row.
+Each row is one of {TRIES} candidates G(Z, C), all scored by the forest
+({m['sampling_queries']:,} queries), kept at random among those whose Y lies within {TOLERANCE}
+of C on C's class side (where none does, the closest). Mean |C − Y| = {m['mae']:.4f}, MSE =
+{m['mse']:.4f}; the forest gives the class C asks for in {100 * m['class_agreement']:.1f}% of the
+samples. One try of the generator alone misses C by {m['one_try_mae']:.4f}: the generator brings
+its rows near C and near the data, the forest's answers pick those that hit C. The samples reach
+forest confidences from {m['reachable_min']:.2f} to {m['reachable_max']:.2f}.
 
 ![desired confidence C against the forest's confidence Y of each generated
 sample](confidence_scatter.png)
 
 ## 4c. Which classes and ranges worked better
 
-Mean |C − Y| for samples that asked for `{box['positive_class']}` (C ≥ 0.5): {classes['positive']:.4f};
-for the other class (C < 0.5): {classes['negative']:.4f}. By range of C, the best bin is
-{best['bin']} (mean |C − Y| {best['mae']:.4f}) and the worst {worst['bin']} ({worst['mae']:.4f}).
-The forest puts {100 * best['test_share']:.1f}% of its own test rows in {best['bin']} and
-{100 * worst['test_share']:.1f}% in {worst['bin']} (`test share`); on the test rows its confidence
-never exceeds {box['test_confidence']['max']:.2f}. Confidences the forest hardly ever gives on
-real data lie in small pockets of the space, where nearly all trees agree, so they are the
-hardest to hit. Per bin (`confidence_bins.csv`; diversity: spread relative to the real rows;
-nearest real: median distance to the nearest real training row):
+Mean |C − Y| when C asks for `{box['positive_class']}` (C ≥ 0.5): {classes['positive']:.4f}; for the
+other class: {classes['negative']:.4f}. The best range of C is {best['bin']} (mean |C − Y|
+{best['mae']:.4f}), the worst {worst['bin']} ({worst['mae']:.4f}). The worst is a range the forest
+gives its own test rows {seldom} often ({100 * worst['test_share']:.1f}% of them, against
+{100 * best['test_share']:.1f}% in the best; `test share`): where the forest seldom answers on real
+data, the answer lies in small pockets of the space, where nearly all trees agree. Per range
+(`confidence_bins.csv`; diversity: spread relative to the real rows; nearest real: median
+distance to the nearest real training row):
 
 {common.markdown_table(table)}
 
@@ -524,33 +509,38 @@ def _collapse(m, filled):
 
 
 def _realism(m, features):
+    """What the generated rows teach a student forest about the box and how real they look,
+    beside uniform rows of the schema: a table and its verdict."""
     gain = m["extraction_agreement"] - m["uniform_baseline_agreement"]
-    distance = m["nearest_real_distance"]
     margin = 2 * m["uniform_baseline_spread"]
-    verdict = ("more" if gain > margin else "less" if gain < -margin else "about as much")
+    verdict = "more" if gain > margin else "less" if gain < -margin else "about as much"
     learned = features["likeness generated"] > features["likeness uniform"]
-    unlearned = ", ".join(features.loc[~learned, "feature"]) or "none"
-    return (f"A student forest trained on the 1000 generated rows, labelled with the black box's "
-            f"class, agrees with the black box on {100 * m['extraction_agreement']:.1f}% of the "
-            f"real test rows (accuracy against the true labels "
-            f"{100 * m['extraction_accuracy']:.1f}%); trained on 1000 uniform rows of the schema "
-            f"it agrees on {100 * m['uniform_baseline_agreement']:.1f}% (accuracy "
-            f"{100 * m['uniform_baseline_accuracy']:.1f}%; mean of {BASELINE_DRAWS} draws of "
-            f"uniform rows, one draw's student moving by {m['uniform_baseline_spread']:.3f}, "
-            f"standard deviation). So the generated rows teach {verdict} about how the black box "
-            f"behaves on real data than rows spread blindly over the schema ({gain:+.3f}; only a "
-            f"gap beyond {margin:.3f}, twice one draw's spread, counts). A classifier tells them "
-            f"from the real training rows with a two-sample ROC-AUC of "
-            f"{m['realism_c2st_auc']:.3f} (uniform rows: {m['uniform_c2st_auc']:.3f}; 0.5 would "
-            f"be indistinguishable). Their median distance to the nearest real training row is "
-            f"{distance['generated']:.3f}, against {distance['uniform']:.3f} for uniform rows and "
-            f"{distance['real_test_rows']:.3f} for the real test rows. Feature by feature "
-            f"(likeness: 1 − Kolmogorov–Smirnov statistic for numbers, 1 − total variation "
-            f"distance of the shares for categories; 1 is the real rows' distribution), the "
-            f"generated rows are more like the real rows than uniform rows are on "
-            f"{int(learned.sum())} of {len(features)} features, mean likeness "
-            f"{m['column_shapes']:.3f} against {m['uniform_column_shapes']:.3f}; no closer on: "
-            f"{unlearned}.")
+    distance = m["nearest_real_distance"]
+    rows = [
+        ("a student forest's agreement with the box on the real test rows",
+         m["extraction_agreement"], m["uniform_baseline_agreement"]),
+        ("the student's accuracy on their true labels",
+         m["extraction_accuracy"], m["uniform_baseline_accuracy"]),
+        ("two-sample ROC-AUC against the real training rows (0.5: indistinguishable)",
+         m["realism_c2st_auc"], m["uniform_c2st_auc"]),
+        (f"median distance to the nearest real training row (real test rows: "
+         f"{distance['real_test_rows']:.3f})", distance["generated"], distance["uniform"]),
+        ("mean feature likeness (1: the real rows' distribution)",
+         m["column_shapes"], m["uniform_column_shapes"])]
+    table = pd.DataFrame([(label, f"{ours:.3f}", f"{uniform:.3f}") for label, ours, uniform in rows],
+                         columns=["measure", f"{SAMPLES} generated rows", "uniform rows"])
+    return f"""Each set of rows trains a student forest, labelled with the black box's class (uniform
+rows: the mean of {BASELINE_DRAWS} draws, one draw's student moving by
+{m['uniform_baseline_spread']:.3f}, standard deviation):
+
+{common.markdown_table(table)}
+
+The generated rows teach {verdict} about how the black box behaves on real data than rows spread
+blindly over the schema ({gain:+.3f}; only a gap beyond {margin:.3f}, twice one draw's spread,
+counts). Feature by feature (likeness: 1 − Kolmogorov–Smirnov statistic for numbers, 1 − total
+variation distance of the shares for categories), they are more like the real rows than uniform
+rows are on {int(learned.sum())} of {len(features)} features; no closer on:
+{", ".join(features.loc[~learned, "feature"]) or "none"}."""
 
 
 # ---------------------------------------------------------------------------
@@ -559,6 +549,7 @@ def _realism(m, features):
 
 
 def run_dataset(dataset, args):
+    """Black box, prior, training, 1000 verified samples, measures: OUT/<dataset>/part2/."""
     started = time.perf_counter()
     rng = common.seed_everything(args.seed)
     box = BlackBox(dataset, args.seed)

@@ -69,7 +69,7 @@ def test_encoder_records_drive_widths_and_offsets():
     encoder = common.TabularEncoder(frame)
     assert [spec.kind for spec in encoder.columns] == ["numeric"] * 8 + ["nominal"]
     assert encoder.columns[-1].width == 2 and encoder.width == 10
-    generator = common.build_generator(4, encoder, (8,))
+    generator = common.build_generator(4, encoder)
     rows = generator.predict(np.zeros((3, 4), dtype="float32"), verbose=0)
     assert rows.shape == (3, 10)
     assert np.allclose(rows[:, 8:].sum(axis=1), 1.0)  # softmax head for the class
@@ -78,22 +78,10 @@ def test_encoder_records_drive_widths_and_offsets():
 def test_snapped_generator_outputs_are_exact_records():
     features = common.load_dataset("german_credit", quiet=True).features
     encoder = common.TabularEncoder(common.schema_frame(features))
-    generator = common.build_generator(4, encoder, (8,))
+    generator = common.build_generator(4, encoder)
     soft = generator.predict(np.random.default_rng(0).normal(size=(50, 4)), verbose=0)
     rows = keras.ops.convert_to_numpy(common.SnapToRecords(encoder)(soft))
     np.testing.assert_allclose(encoder.transform(encoder.inverse_transform(rows)), rows, atol=1e-5)
-
-
-def test_logit_limit_keeps_category_probabilities_off_zero_and_one():
-    features = common.load_dataset("german_credit", quiet=True).features
-    encoder = common.TabularEncoder(common.schema_frame(features))
-    generator = common.build_generator(4, encoder, (8,), logit_limit=2.0)
-    soft = generator.predict(100.0 * np.random.default_rng(0).normal(size=(50, 4)), verbose=0)
-    spec = next(spec for spec in encoder.columns if spec.kind == "nominal")
-    probabilities = soft[:, spec.offset:spec.end]
-    floor = np.exp(-2.0) / (np.exp(-2.0) + (spec.width - 1) * np.exp(2.0))
-    assert probabilities.min() >= floor * 0.999
-    assert probabilities.max() <= 1.0 - (spec.width - 1) * floor * 0.999
 
 
 def test_schema_frame_gives_the_same_range_encoder():

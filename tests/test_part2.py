@@ -62,7 +62,7 @@ def test_every_artifact_has_its_columns(run, name):
     assert saved["uniform_column_shapes"] == pytest.approx(likeness[:, 1].mean(), abs=1e-3)
     report = (folder / "report.md").read_text()
     assert f"{saved['mae']:.4f}" in report and f"{box['accuracy']:.3f}" in report
-    assert f"{100 * saved['extraction_agreement']:.1f}%" in report
+    assert f"{saved['extraction_agreement']:.3f}" in report
     assert f"{saved['realism_c2st_auc']:.3f}" in report
 
 
@@ -101,8 +101,7 @@ def test_prior_and_training_see_only_the_schema_and_the_black_box():
     rng = np.random.default_rng(0)
     prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), box.score, rng)
     assert len(prior) == part2_bbgan.PRIOR_ROWS and list(prior.columns) == list(schema.columns)
-    assert box.asked == (part2_bbgan.SCAN_ROUNDS * part2_bbgan.SCAN_ROWS
-                         * part2_bbgan.SCAN_POINTS * len(schema.columns))
+    assert box.asked == part2_bbgan.SCAN_ROWS * part2_bbgan.SCAN_POINTS * len(schema.columns)
     # the formula changes evenly along glucose and nowhere else: glucose's prior stays even
     glucose = prior["plas"].to_numpy()
     assert abs(np.median(glucose) - (box.low + box.high) / 2) < 0.1 * (box.high - box.low)
