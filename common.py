@@ -172,12 +172,17 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
     """Load an ARFF dataset by name or path: numeric and nominal attributes are kept, string and
     date attributes left out (with a printed line), missing values filled, the class chosen."""
     name, path = resolve_dataset(name_or_path)
-    attributes, rows, dates = _parse_arff(path)
+    attributes, rows, retyped, weighted = _parse_arff(path)
+    if weighted:
+        say(quiet, f"{name}: {weighted} rows carry an instance weight {{w}}; weights are ignored")
+    not_finite = sum(isinstance(value, float) and not np.isfinite(value)
+                     for row in rows for value in row)
     frame = pd.DataFrame(rows, columns=[attribute for attribute, _ in attributes])
+    frame = frame.replace([np.inf, -np.inf], np.nan)  # non-finite numbers count as missing
     skipped = [attribute for attribute, kind in attributes
                if not isinstance(kind, list) and kind.upper() == "STRING"]
     if skipped:
-        kinds = ", ".join(f"{attribute} ({'date' if attribute in dates else 'string'})"
+        kinds = ", ".join(f"{attribute} ({retyped.get(attribute, 'string')})"
                           for attribute in skipped)
         say(quiet, f"{name}: left out {len(skipped)} attribute(s) that are not modelled: {kinds}")
         frame = frame.drop(columns=skipped)
@@ -190,9 +195,11 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
         if isinstance(kind, list):
             frame[column] = _fill_nominal(frame[column], kind)
         else:
-            frame[column] = _fill_numeric(frame[column])
+            frame[column] = _fill_numeric(frame[column], retyped.get(column) == "integer")
     if missing:
-        say(quiet, f"{name}: filled {missing} missing values (numeric: median, nominal: mode)")
+        of_them = f" ({not_finite} of them not finite)" if not_finite else ""
+        say(quiet, f"{name}: filled {missing} missing values{of_them} (numeric: median, "
+                   "nominal: mode)")
     class_column = _class_column(frame, class_name, path)
     classes_present = frame[class_column].value_counts()
     if len(frame) < MIN_ROWS or (classes_present >= 2).sum() < 2:
@@ -221,11 +228,14 @@ def run_datasets(argv, description, epochs_default, run_dataset):
 
 ATTRIBUTE_LINE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)(\S+)""",
                             re.IGNORECASE)
+INSTANCE_WEIGHT = re.compile(r",\s*\{\s*[-+]?[\d.]+(?:e[-+]?\d+)?\s*\}\s*$", re.IGNORECASE)
 
 
 def _parse_arff(path):
-    """(attributes, rows, names of date attributes) of an ARFF file. liac-arff has no date type:
-    date attributes are read as strings, so that they can be left out like them."""
+    """(attributes, rows, {name: declared type} of retyped attributes, rows with an instance
+    weight) of an ARFF file. liac-arff has no date type and fails on an integer that is not
+    finite: date attributes are read as strings (left out like them), integer ones as real.
+    Weka's instance weights (`, {w}` after a row) are dropped."""
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -234,31 +244,52 @@ def _parse_arff(path):
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         text = raw.decode("latin-1")  # Weka's own files are often Latin-1
-    lines, dates = text.splitlines(), []
-    for number, line in enumerate(lines):
-        if line.lstrip()[:5].lower() == "@data":
-            break
+    lines, retyped, weighted = text.splitlines(), {}, 0
+    data = next((number + 1 for number, line in enumerate(lines)
+                 if line.lstrip()[:5].lower() == "@data"), len(lines))
+    for number, line in enumerate(lines[:data]):
         match = ATTRIBUTE_LINE.match(line)
-        if match and match.group(3).lower() == "date":
-            dates.append(match.group(2).strip("'\""))
-            lines[number] = match.group(1) + "string"
+        kind = match and match.group(3).lower()
+        if kind in ("date", "integer"):
+            retyped[match.group(2).strip("'\"")] = kind
+            lines[number] = match.group(1) + ("string" if kind == "date" else "real")
+    for number in range(data, len(lines)):
+        lines[number], found = INSTANCE_WEIGHT.subn("", lines[number])
+        weighted += found
+    decoder = arff.ArffDecoder()
     try:
-        parsed = arff.loads("\n".join(lines))
-    except arff.ArffException as error:
-        raise UserError(f"malformed ARFF file {path}: {error}") from None
+        parsed = decoder.decode(lines)  # a list of lines: its line numbers are the file's
+    except Exception as error:  # liac-arff raises more than ArffException on bad input
+        raise UserError(f"malformed ARFF file {path}: "
+                        f"{_parse_failure(error, decoder._current_line)}") from None
     if not parsed["attributes"]:
         raise UserError(f"ARFF file {path} declares no attributes")
     if not parsed["data"]:
         raise UserError(f"ARFF file {path} has no data rows after @data")
-    return parsed["attributes"], parsed["data"], dates
+    return parsed["attributes"], parsed["data"], retyped, weighted
 
 
-def _fill_numeric(values):
+def _parse_failure(error, line):
+    """Why liac-arff refused a file. Its own messages are `%` templates for the line that may
+    quote a value holding a `%`: the line goes in by replacement, never by formatting."""
+    if isinstance(error, arff.ArffException) and isinstance(error.message, str):
+        return error.message.replace("%%", "%").replace("%d", str(line))
+    return f"{type(error).__name__}: {error}, at line {line}"
+
+
+def _fill_numeric(values, integer=False):
+    """Numbers with missing values filled by the median; whole numbers as int64. An integer
+    attribute is truncated as liac-arff reads it."""
     numbers = pd.to_numeric(values).astype(float)
+    if integer:
+        numbers = np.trunc(numbers)
     if numbers.isna().all():
         raise UserError(f"numeric attribute {values.name!r} has no values")
     numbers = numbers.fillna(numbers.median())
-    if np.all(numbers == np.round(numbers)):
+    if not np.isfinite(float(numbers.max()) - float(numbers.min())):  # floats: no warning
+        raise UserError(f"numeric attribute {values.name!r} spans more than a float holds "
+                        f"({numbers.min():g} to {numbers.max():g})")
+    if np.all(numbers == np.round(numbers)) and numbers.abs().max() < 2**53:
         return numbers.astype("int64")
     return numbers
 
