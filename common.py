@@ -16,6 +16,9 @@ from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+# the same kernels on every x86-64 CPU (oneDNN picks its own by instruction set), unless set
+os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
+os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
 
 def _import_tensorflow_quietly():
@@ -41,14 +44,12 @@ _import_tensorflow_quietly()
 import arff  # liac-arff: reports the line of a malformed file  # noqa: E402
 import keras  # noqa: E402
 import matplotlib  # noqa: E402
-import mistletoe  # noqa: E402
-import PIL.Image  # noqa: E402
-from fpdf import FPDF  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import report  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 from scipy.stats import ks_2samp  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
@@ -65,9 +66,7 @@ PROGRESS_SECONDS = 30
 FINISHED = []  # output folders this run has completed
 
 
-# ---------------------------------------------------------------------------
-# Command line and user errors
-# ---------------------------------------------------------------------------
+# --- Command line and user errors -----------------------------------------------------------------
 
 
 class UserError(Exception):
@@ -93,7 +92,8 @@ def positive_int(text):
 
 
 def command_line(description, epochs_default):
-    """The flags both scripts take: --dataset, --class, --epochs, --seed, --out, --quiet."""
+    """The flags both scripts take: --dataset, --class, --epochs, --seed, --out, --quiet,
+    --authors."""
     parser = CommandLine(description=description)
     parser.add_argument("--dataset", default="all",
                         help="all (default: both assignment datasets), diabetes, german_credit "
@@ -103,10 +103,14 @@ def command_line(description, epochs_default):
     parser.add_argument("--class", dest="class_name", metavar="NAME",
                         help="the nominal class attribute (default: `class`, else the last "
                              "attribute)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for everything (default 0)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="random seed for everything (default 0)")
     parser.add_argument("--out", default="outputs",
                         help="outputs root; results go to OUT/<dataset>/<part>/ (default outputs)")
     parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    parser.add_argument("--authors", metavar="TEXT",
+                        help="the report's authors, e.g. 'Ada Lovelace (012345678), Alan Turing "
+                             "(876543210)'; kept in OUT/authors.txt for later runs")
     return parser
 
 
@@ -131,9 +135,7 @@ def say(quiet, *parts):
         print(*parts, flush=True)
 
 
-# ---------------------------------------------------------------------------
-# Data
-# ---------------------------------------------------------------------------
+# --- Data -----------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -151,6 +153,15 @@ class Dataset:
     @property
     def labels(self):
         return self.frame[self.class_column]
+
+    @property
+    def summary(self):
+        """Its size and kinds of attribute (the class apart), for the report."""
+        nominal = sum(isinstance(kind, pd.CategoricalDtype) for kind in self.features.dtypes)
+        return {"dataset": self.name, "class_column": self.class_column, "rows": len(self.frame),
+                "numeric_attributes": self.features.shape[1] - nominal,
+                "nominal_attributes": nominal,
+                "classes": [str(value) for value in self.labels.cat.categories]}
 
 
 def resolve_dataset(name_or_path):
@@ -222,7 +233,9 @@ def run_datasets(argv, description, epochs_default, run_dataset):
     datasets = load_datasets(args.dataset, args.class_name, args.quiet)
     check_writable(args.out)
     metrics = {dataset.name: run_dataset(dataset, args) for dataset in datasets}
-    write_combined_report(args.out, args.quiet)
+    if args.authors is not None:
+        (Path(args.out) / "authors.txt").write_text(args.authors.strip() + "\n", "utf-8")
+    report.write_report(args.out, list(DATASETS), args.quiet)
     return metrics
 
 
@@ -338,9 +351,7 @@ def schema_frame(frame):
     return pd.DataFrame(schema)
 
 
-# ---------------------------------------------------------------------------
-# Reversible encoding: one record per column drives encoding and generator heads
-# ---------------------------------------------------------------------------
+# --- Reversible encoding: one record per column drives encoding and generator heads ---------------
 
 
 @dataclass(frozen=True)
@@ -470,9 +481,7 @@ class TabularEncoder:
         return np.round(numbers).astype("int64") if spec.integer else numbers
 
 
-# ---------------------------------------------------------------------------
-# Models
-# ---------------------------------------------------------------------------
+# --- Models ---------------------------------------------------------------------------------------
 
 
 def seed_everything(seed):
@@ -488,6 +497,33 @@ def build_mlp(n_inputs, n_outputs=1, name="mlp"):
     for units in HIDDEN_UNITS:
         hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
     return keras.Model(inputs, keras.layers.Dense(n_outputs)(hidden), name=name)
+
+
+def describe_network(model, optimizer, role, output):
+    """A network for the report's architecture table, read from the objects that trained: its
+    role, input width, hidden layers, output, trainable parameters and optimizer."""
+    dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    slope = next(layer.negative_slope for layer in model.layers
+                 if isinstance(layer, keras.layers.LeakyReLU))
+    config = optimizer.get_config()
+    rate = config["learning_rate"]
+    if isinstance(rate, dict):  # a schedule
+        rate = rate["config"]
+        rate = f"{rate['initial_learning_rate']:g} → ×{rate['alpha']:g} (cosine)"
+    else:
+        rate = f"{rate:.3g}"
+    return {"network": model.name.replace("_", " "), "role": role,
+            "input": int(model.input_shape[-1]),
+            "hidden layers": f"{len(dense) - 1} × Dense {dense[0]}, LeakyReLU({slope:g})",
+            "output": f"{dense[-1]} {output}", "trainable parameters": int(model.count_params()),
+            "optimizer": f"{type(optimizer).__name__} {rate}, β {config['beta_1']:g} / "
+                         f"{config['beta_2']:g}"}
+
+
+def hyperparameters(constants, epochs):
+    """A script's upper-case constants as they ran (EPOCHS as given), for the report."""
+    return {name: epochs if name == "EPOCHS" else value for name, value in constants.items()
+            if name.isupper() and type(value) in (bool, int, float, str)}
 
 
 def gradient_step(optimizer, tape, loss, model):
@@ -598,9 +634,7 @@ def plot_history(history, path, title):
     save_figure(figure, path)
 
 
-# ---------------------------------------------------------------------------
-# Measures both parts use
-# ---------------------------------------------------------------------------
+# --- Measures both parts use ----------------------------------------------------------------------
 
 
 def at_most(frame, count, seed):
@@ -674,7 +708,8 @@ def pair_trends(real, synthetic, bins=10):
     for position, first in enumerate(real.columns):
         for second in real.columns[position + 1:]:
             if first in numeric and second in numeric:
-                change = real_correlation.loc[first, second] - synthetic_correlation.loc[first, second]
+                change = (real_correlation.loc[first, second]
+                          - synthetic_correlation.loc[first, second])
                 scores.append(1.0 - abs(change) / 2.0)
             else:
                 width = int(max(np.max(real_codes[second]), np.max(synthetic_codes[second]))) + 1
@@ -695,8 +730,9 @@ def _total_variation(codes, other_codes):
 
 def nearest_rows(reference, *queries):
     """For each matrix of query rows: the index of each row's nearest reference row and the
-    Euclidean distance (encoded matrices). One neighbours index on the reference serves them
-    all; memory stays linear in the rows."""
+    Euclidean distance (encoded matrices); a query of None: each reference row's nearest other
+    reference row. One neighbours index on the reference serves them all; memory stays linear
+    in the rows."""
     index = NearestNeighbors(n_neighbors=1).fit(reference)
     nearest = []
     for rows in queries:
@@ -705,9 +741,7 @@ def nearest_rows(reference, *queries):
     return nearest
 
 
-# ---------------------------------------------------------------------------
-# Output folders and files
-# ---------------------------------------------------------------------------
+# --- Output folders and files ---------------------------------------------------------------------
 
 
 @contextlib.contextmanager
@@ -743,20 +777,6 @@ def check_writable(out_root):
         raise UserError(f"cannot write to --out {out_root}: {error.strerror or error}") from None
 
 
-def markdown_table(frame):
-    """A frame as a Markdown table; floats with at most three decimals, bars escaped."""
-    def text(value):
-        if isinstance(value, (float, np.floating)):
-            return "" if np.isnan(value) else f"{value:.3f}".rstrip("0").rstrip(".")
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(text(name) for name in frame.columns) + " |",
-             "| " + " | ".join("---" for _ in frame.columns) + " |"]
-    lines += ["| " + " | ".join(text(value) for value in row) + " |"
-              for row in frame.itertuples(index=False)]
-    return "\n".join(lines)
-
-
 def write_json(path, data):
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(data, handle, indent=2)
@@ -767,226 +787,3 @@ def save_figure(figure, path):
     figure.tight_layout()
     figure.savefig(path, dpi=110)
     plt.close(figure)
-
-
-# ---------------------------------------------------------------------------
-# The combined report: OUT/report.md and OUT/report.pdf from every run's report.md
-# ---------------------------------------------------------------------------
-
-REPORT_TITLE = "Tabular GANs with Keras: a GAN on ARFF data, and a generator against a black box"
-REPORT_PARTS = {
-    "part1": ("Part 1 — a GAN on tabular data", "part1_gan.py"),
-    "part2": ("Part 2 — a generator against a random-forest black box", "part2_bbgan.py"),
-}
-README = Path(__file__).resolve().parent / "README.md"
-IMAGE = re.compile(r"!\[([^\]]*)\]\(([^)\s]+)\)")
-
-
-def readme_block(kind, part):
-    """The README's text between its <!-- KIND PART --> and <!-- end KIND --> markers (a part's
-    method, or its ablation table), or None: the words live once, in the README."""
-    text = README.read_text(encoding="utf-8") if README.is_file() else ""
-    match = re.search(rf"<!-- {kind} {part} -->\n(.*?)<!-- end {kind} -->", text, re.DOTALL)
-    return match.group(1).strip() if match else None
-
-
-def report_sections(text, folder):
-    """A run's report.md as its opening paragraph and {section title: body}, with each figure's
-    path made relative to the outputs root and its caption naming the dataset."""
-    dataset = folder.split("/")[0]
-    text = IMAGE.sub(lambda m: f"![{dataset}: {m.group(1)}]({folder}/{m.group(2)})", text)
-    opening, *sections = re.split(r"^## ", text, flags=re.MULTILINE)
-    opening = "\n".join(line for line in opening.splitlines() if not line.startswith("# "))
-    return opening.strip(), {section.split("\n", 1)[0].strip(): section.split("\n", 1)[1].strip()
-                             for section in sections}
-
-
-def combined_report(out_root):
-    """The assignment's report in Markdown: per part its method, then per question each dataset's
-    answer, taken from the runs' own report.md files; says which runs are missing."""
-    root = Path(out_root)
-    found = sorted({path.parts[-3] for path in root.glob("*/part*/report.md")},
-                   key=lambda name: (name not in DATASETS, list(DATASETS).index(name)
-                                     if name in DATASETS else 0, name))
-    lines = [f"# {REPORT_TITLE}", ""]
-    for part, (title, script) in REPORT_PARTS.items():
-        runs = {name: report_sections((root / name / part / "report.md").read_text("utf-8"),
-                                      f"{name}/{part}")
-                for name in found if (root / name / part / "report.md").is_file()}
-        lines += [f"## {title}", ""]
-        missing = [name for name in DATASETS if name not in runs]
-        if missing:
-            how = (f"`python {script}` adds them" if len(missing) > 1 else
-                   f"`python {script} --dataset {missing[0]}` adds it")
-            lines += [f"*Not run yet for {', '.join(missing)}: {how}.*", ""]
-        if not runs:
-            continue
-        lines += ["### Method", "", readme_block("method", part) or "See the README.", ""]
-        ablation = readme_block("ablation", part)
-        if ablation:
-            lines += ["### What each part of the method buys", "", ablation, ""]
-        lines += ["### Runs", ""]
-        lines += [f"- **{name}**: {opening}" for name, (opening, _) in runs.items()] + [""]
-        titles = list(dict.fromkeys(title for _, sections in runs.values() for title in sections))
-        for section in titles:
-            lines += [f"### {section}", ""]
-            for name, (_, sections) in runs.items():
-                if section in sections:
-                    lines += [f"#### {name}", "", sections[section], ""]
-    return "\n".join(lines)
-
-
-def write_combined_report(out_root, quiet=False):
-    """Rebuild OUT/report.md and OUT/report.pdf from every run under OUT (atomically)."""
-    root = Path(out_root)
-    markdown = combined_report(root)
-    with tempfile.TemporaryDirectory(dir=root, prefix=".report-") as staging:
-        staged = Path(staging)
-        (staged / "report.md").write_text(markdown, encoding="utf-8")
-        pages = PdfReport(root).render(markdown, staged / "report.pdf")
-        for name in ("report.md", "report.pdf"):
-            (staged / name).replace(root / name)
-    say(quiet, f"report: {root / 'report.pdf'} ({pages} pages) and {root / 'report.md'}")
-    return pages
-
-
-class PdfReport(FPDF):
-    """A4 PDF from the report's Markdown (headings, paragraphs, lists, tables, figures with
-    numbered captions) in DejaVu fonts, which matplotlib ships: every Unicode sign renders."""
-
-    FONT_SIZES = {1: 16, 2: 14, 3: 12, 4: 10.5}
-    TEXT_SIZE, TABLE_SIZE = 9.5, 7
-
-    def __init__(self, folder):
-        super().__init__(format="A4")
-        self.folder, self.figures = Path(folder), 0
-        fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
-        for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique"), ("BI", "-BoldOblique")):
-            self.add_font("DejaVu", style, fonts / f"DejaVuSans{suffix}.ttf")
-        self.add_font("DejaVuMono", "", fonts / "DejaVuSansMono.ttf")
-        self.set_margins(18, 16, 18)
-        self.set_auto_page_break(True, margin=16)
-        self.set_title(REPORT_TITLE)
-
-    def footer(self):
-        self.set_y(-12)
-        self.set_font("DejaVu", "", 8)
-        self.cell(0, 5, str(self.page_no()), align="C")
-
-    def render(self, markdown, path):
-        """Write the PDF to path and return its page count."""
-        self.add_page()
-        for block in mistletoe.Document(markdown).children:
-            self.block(block)
-        self.output(str(path))
-        return self.pages_count
-
-    def block(self, token):
-        kind = type(token).__name__
-        if kind == "Heading":
-            self.heading(token.level, plain_text(token.children))
-        elif kind == "Paragraph" and [type(c).__name__ for c in token.children] == ["Image"]:
-            self.figure(token.children[0])
-        elif kind == "Paragraph":
-            self.paragraph(token.children)
-        elif kind == "List":
-            for item in token.children:
-                if self.will_page_break(10):  # two lines at least, or the bullet stays behind
-                    self.add_page()
-                self.set_font("DejaVu", "", self.TEXT_SIZE)
-                self.text(self.l_margin + 2, self.get_y() + self.TEXT_SIZE * 0.36, "•")
-                for child in item.children:
-                    self.paragraph(child.children, indent=6, after=0.8)
-            self.ln(1.5)
-        elif kind == "Table":
-            self.table_block(token)
-        else:
-            self.paragraph([plain_text(getattr(token, "children", []) or [])])
-
-    def heading(self, level, text):
-        # a part starts a page; a heading keeps room for what follows it (often a figure)
-        room = {3: 100, 4: 75}.get(level, 40)
-        if level == 2 and self.page_no() > 1 or self.will_page_break(room):
-            self.add_page()
-        self.set_font("DejaVu", "B", self.FONT_SIZES.get(level, 10))
-        self.multi_cell(0, self.FONT_SIZES.get(level, 10) * 0.55, text, new_x="LMARGIN",
-                        new_y="NEXT")
-        self.ln(1.5)
-
-    def paragraph(self, spans, indent=0, after=2.5):
-        """Text that wraps between words across changes of font."""
-        with self.text_columns(text_align="LEFT", line_height=1.3,
-                               l_margin=self.l_margin + indent) as columns:
-            with columns.paragraph(bottom_margin=after) as paragraph:
-                self.write_spans(paragraph, spans)
-
-    def write_spans(self, paragraph, spans, style=""):
-        for span in spans:
-            kind = type(span).__name__
-            if isinstance(span, str) or kind == "RawText":
-                self.set_font("DejaVu", style, self.TEXT_SIZE)
-                paragraph.write(span if isinstance(span, str) else span.content)
-            elif kind == "InlineCode":
-                self.set_font("DejaVuMono", "", self.TEXT_SIZE - 0.5)
-                paragraph.write(plain_text(span.children))
-            elif kind == "LineBreak":
-                self.set_font("DejaVu", style, self.TEXT_SIZE)
-                paragraph.write(" ")
-            else:  # Strong, Emphasis, Link: their text, in their style
-                extra = {"Strong": "B", "Emphasis": "I"}.get(kind, "")
-                self.write_spans(paragraph, span.children, "".join(sorted(set(style + extra))))
-
-    def table_block(self, token):
-        rows = [[plain_text(cell.children) for cell in row.children]
-                for row in [token.header, *token.children]]
-        size, widths = self.column_widths(rows)
-        self.set_font("DejaVu", "", size)
-        with self.table(col_widths=widths, width=min(sum(widths), self.epw), align="LEFT",
-                        text_align="LEFT", line_height=size * 0.45, padding=0.8) as table:
-            for row in rows:
-                cells = table.row()
-                for text in row:
-                    cells.cell(text)
-        self.ln(3)
-
-    def column_widths(self, rows, padding=2.2):
-        """The largest font size (at most TABLE_SIZE) at which no word is split, and column
-        widths in mm: each column's longest word at least, its longest cell where room allows."""
-        for size in np.arange(self.TABLE_SIZE, 4.9, -0.5):
-            self.set_font("DejaVu", "B", size)  # bold: the widest the header can be
-            columns = list(zip(*rows))
-            least = np.array([max(self.get_string_width(word) for text in column
-                                  for word in text.split() or [""]) for column in columns])
-            wanted = np.array([max(self.get_string_width(text) for text in column)
-                               for column in columns])
-            least, wanted = least + padding, wanted + padding
-            if least.sum() <= self.epw:
-                break
-        if wanted.sum() <= self.epw:
-            return size, list(wanted)
-        room = (self.epw - least.sum()) / (wanted - least).sum()
-        return size, list(least + room * (wanted - least))
-
-    def figure(self, image):
-        self.figures += 1
-        path = self.folder / image.src
-        if not path.is_file():
-            self.paragraph([f"[missing figure {image.src}]"])
-            return
-        with PIL.Image.open(path) as picture:
-            ratio = picture.height / picture.width
-        width = 105 if ratio < 0.8 else 90
-        if self.will_page_break(width * ratio + 12):
-            self.add_page()
-        self.image(str(path), x=(self.w - width) / 2, w=width)
-        self.set_font("DejaVu", "I", 8)
-        self.multi_cell(0, 3.8, f"Figure {self.figures}. {plain_text(image.children)}",
-                        align="C", new_x="LMARGIN", new_y="NEXT")
-        self.ln(3)
-
-
-def plain_text(spans):
-    """The text of Markdown spans without their formatting."""
-    return "".join(span.content if type(span).__name__ == "RawText"
-                   else " " if type(span).__name__ == "LineBreak"
-                   else plain_text(getattr(span, "children", []) or []) for span in spans)

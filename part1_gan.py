@@ -2,17 +2,25 @@
 
 python part1_gan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
-Every column, the class included, is modelled, so each synthetic row is a complete record.
-Numbers are quantile-scaled to [-1, 1] (see common.TabularEncoder), the generator has one head per
-column, and the discriminator is trained with the non-saturating GAN loss plus an R1 gradient
-penalty. Rows are sampled from a running average of the generator's weights. Two
-detectors judge what it made: the GAN's discriminator and an out-of-fold two-sample detector.
-Results land in OUT/<dataset>/part1/.
+Every column of the ARFF file, the class included, is modelled, so each synthetic row is a
+complete record. Numbers are mapped to [-1, 1] through their empirical quantiles (`SCALING`), so
+skewed and zero-inflated columns become uniform and decode only to observed values; nominal
+attributes are one-hot. One record per column (name, kind, width) drives both the encoding and
+the generator's output heads, so the generator cannot make a value that does not exist and
+decoding gives back the file's types and categories. Each batch takes one discriminator step
+(logistic loss plus an R1 gradient penalty on the real rows, which keeps the discriminator from
+outrunning the generator) and one generator step (non-saturating loss). Rows are drawn from a
+running average of the generator's weights (`EMA`), which smooths the back-and-forth of the
+game. Two judges then score the synthetic rows: the discriminator, and a two-sample classifier
+(gradient boosting trained to tell real from synthetic rows, 5-fold; its key in files is
+`detector`) that scores each row with a model that never saw it. A neighbours index finds each
+row's nearest real record. Results land in OUT/<dataset>/part1/.
 """
 
 import time
 
 import common  # first: it configures the Keras backend
+import report
 import keras
 import numpy as np
 import pandas as pd
@@ -27,15 +35,13 @@ BATCH_SIZE = 128
 LEARNING_RATE = 1e-3
 EMA = 0.99  # decay of the generator's running weight average
 R1_WEIGHT = 10.0
+SCALING = "quantile"  # of the numbers: "quantile" (uniform in [-1, 1]) or "range" (linear)
 EPOCHS = 250
 EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
 RANDOM_SAMPLES = 100
-LN2 = float(np.log(2.0))  # both losses at balance
 
 
-# ---------------------------------------------------------------------------
-# Model
-# ---------------------------------------------------------------------------
+# --- Model ----------------------------------------------------------------------------------------
 
 
 class TabularGAN(keras.Model):
@@ -104,9 +110,7 @@ class TabularGAN(keras.Model):
         return 1.0 / (1.0 + np.exp(-logits))
 
 
-# ---------------------------------------------------------------------------
-# Fidelity measures
-# ---------------------------------------------------------------------------
+# --- Fidelity measures ----------------------------------------------------------------------------
 
 
 def class_accuracies(dataset, synthetic, seed):
@@ -129,17 +133,15 @@ def class_accuracies(dataset, synthetic, seed):
 def copy_rate(real, synthetic):
     """Share of synthetic rows identical to some real row."""
     real_rows = set(real.astype(str).itertuples(index=False))
-    return float(np.mean([row in real_rows for row in synthetic.astype(str).itertuples(index=False)]))
+    rows = synthetic.astype(str).itertuples(index=False)
+    return float(np.mean([row in real_rows for row in rows]))
 
 
-# ---------------------------------------------------------------------------
-# Training
-# ---------------------------------------------------------------------------
+# --- Training -------------------------------------------------------------------------------------
 
 
 def train(dataset, encoder, epochs, seed, rng, quiet):
-    """Fit the GAN; the generator of the last epoch is kept (a check of fidelity every 50 epochs,
-    keeping the best, bought nothing beyond the seed-to-seed spread)."""
+    """Fit the GAN; the generator of the last epoch is kept."""
     gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder),
                      common.build_mlp(encoder.width, name="discriminator"), seed)
     batch_size = min(BATCH_SIZE, len(dataset.frame))
@@ -154,17 +156,15 @@ def train(dataset, encoder, epochs, seed, rng, quiet):
     return gan, monitor.frame, time.perf_counter() - start
 
 
-# ---------------------------------------------------------------------------
-# Analysis
-# ---------------------------------------------------------------------------
+# --- Analysis -------------------------------------------------------------------------------------
 
 
-DETECTORS = {"discriminator": "the GAN's discriminator",
-             "detector": "the two-sample detector"}
+JUDGES = {"discriminator": "the GAN's discriminator",
+          "detector": "the two-sample classifier"}
 
 
 def judge(scores, distances):
-    """How one detector splits the examined rows (score: probability of being real): which rows
+    """How one judge splits the examined rows (score: probability of being real): which rows
     fooled it (score >= 0.5), the EXAMPLES most and least convincing of each group, and the mean
     distance to the nearest real record of each group."""
     fooled = scores >= 0.5
@@ -177,13 +177,13 @@ def judge(scores, distances):
 
 
 def example_table(samples, scores, real, nearest, distances, order, detector):
-    """The chosen samples side by side with their nearest real records, with both detectors'
-    scores; `detector` names the detector that chose them."""
+    """The chosen samples side by side with their nearest real records, with both judges'
+    scores; `detector` names the judge that chose them."""
     chosen = samples.iloc[order].reset_index(drop=True)
     neighbours = real.iloc[nearest[order]].reset_index(drop=True).add_prefix("nearest_real_")
     table = pd.concat([chosen, neighbours], axis=1)
     table.insert(0, "distance", distances[order])
-    for name in reversed(DETECTORS):
+    for name in reversed(JUDGES):
         table.insert(0, f"{name}_score", scores[name][order])
     table.insert(0, "chosen_by", detector)
     return table
@@ -203,31 +203,15 @@ def lead_statistics(history):
     }
 
 
-def examples_markdown(fooled, not_fooled, columns, detector, count=2):
-    """A compact table: attributes down, the first count samples that fooled and did not fool
-    the detector across, each followed by its nearest real record."""
-    label_score = f"{detector} score"
-    header, table = [""], [[label_score], ["distance"], *([c] for c in columns)]
-    for label, examples in (("fooled", fooled), ("not fooled", not_fooled)):
-        examples = examples[examples["chosen_by"] == detector].reset_index(drop=True)
-        for index, row in examples.head(count).iterrows():
-            header += [f"{label} {index + 1}", "nearest real"]
-            sample = [row[f"{detector}_score"], row["distance"], *row[columns]]
-            nearest = ["", "", *row[[f"nearest_real_{c}" for c in columns]]]
-            for line, own, real in zip(table, sample, nearest):
-                line += [own, real]
-    return common.markdown_table(pd.DataFrame(table, columns=header))
-
-
 def plot_samples(encoder, real, fooled, not_fooled, path, seed):
-    """PCA of the encoded real rows with the example samples of each detector (one panel each)
+    """PCA of the encoded real rows with the example samples of each judge (one panel each)
     and lines to their nearest real records."""
     real_x = encoder.transform(real)
     pca = PCA(2, random_state=seed).fit(real_x)
     points = pca.transform(real_x)
-    figure, axes = common.plt.subplots(1, len(DETECTORS), figsize=(11, 5.2), sharex=True,
+    figure, axes = common.plt.subplots(1, len(JUDGES), figsize=(11, 5.2), sharex=True,
                                        sharey=True)
-    for axis, (detector, title) in zip(axes, DETECTORS.items()):
+    for axis, (detector, title) in zip(axes, JUDGES.items()):
         axis.scatter(points[:, 0], points[:, 1], s=8, c="lightgrey", label="real rows")
         for table, colour, label in ((fooled, "tab:green", "fooled it"),
                                      (not_fooled, "tab:red", "did not fool it")):
@@ -248,172 +232,16 @@ def plot_samples(encoder, real, fooled, not_fooled, path, seed):
     common.save_figure(figure, path)
 
 
-# ---------------------------------------------------------------------------
-# Report
-# ---------------------------------------------------------------------------
-
-
 def _key(detector, name):
-    """The metrics key of a detector's number: the discriminator's keep their plain names."""
+    """The metrics key of a judge's number: the discriminator's keep their plain names."""
     return name if detector == "discriminator" else f"detector_{name}"
 
 
-def _distance_comparison(m, detector):
-    fooled = m[_key(detector, "mean_distance_fooled")]
-    other = m[_key(detector, "mean_distance_not_fooled")]
-    if fooled is None or other is None:
-        return ("Only one of the two groups exists, so the distances cannot be compared "
-                f"(mean distance {fooled if fooled is not None else other:.3f}).")
-    change = _relative_gap(fooled, other)
-    verdict = ("about as close to real records as" if abs(change) < 0.05 else
-               f"{_nearer(change)} than")
-    return (f"The rows that fooled it are {verdict} the rows that did not: mean Euclidean distance to the nearest real "
-            f"record {fooled:.3f} against {other:.3f} (encoded space, where "
-            "numbers span [-1, 1] and a different category adds 1.41).")
-
-
-def _relative_gap(fooled, other):
-    """How much closer to real records the fooled rows are, as a share of the others' distance."""
-    return (other - fooled) / other if fooled is not None and other else 0.0
-
-
-def _nearer(gap):
-    """A relative distance gap in words."""
-    return f"{abs(100 * gap):.0f}% {'closer to' if gap >= 0 else 'farther from'} real records"
-
-
-def _contrast(m):
-    """What the two detectors' splits say, side by side."""
-    gaps = {detector: _relative_gap(m[_key(detector, "mean_distance_fooled")],
-                                    m[_key(detector, "mean_distance_not_fooled")])
-            for detector in DETECTORS}
-    spread = m["score_max_of_100"] - m["score_min_of_100"]
-    informative = gaps["detector"] - gaps["discriminator"] >= 0.05
-    return (f"The rows that fooled the discriminator lie {_nearer(gaps['discriminator'])} than "
-            f"those that did not; the rows that fooled the detector lie "
-            f"{_nearer(gaps['detector'])}. " + (
-                "So the rows the detector passes are the ones nearer the data, while the "
-                "discriminator's verdict says little about a row: at the equilibrium the GAN "
-                f"aims for, its scores of the 100 samples span only {spread:.3f} around 0.5, and "
-                "what it has learned is spent on pushing the generator, not on ranking rows."
-                if informative else
-                "Neither split says much more than the other about how close a row is to the "
-                "data."))
-
-
-def _score_spread(m):
-    low, high = m["score_min_of_100"], m["score_max_of_100"]
-    if high - low < 0.05:
-        return ("The discriminator is nearly indifferent, so which samples pass it is close to a "
-                "coin toss and its count mostly says on which side of 0.5 its slight bias falls.")
-    return "The discriminator separates them clearly."
-
-
-def _lead_analysis(m):
-    share = m["discriminator_lead_share"]
-    leader, led = ("the discriminator", share) if share >= 0.5 else ("the generator", 1 - share)
-    gap, late = abs(m["mean_loss_gap"]), abs(m["late_loss_gap"])
-    size = "slight" if gap < 0.01 else "clear" if gap < 0.1 else "large"
-    steady = ("a steady lead" if led >= 0.8 else
-              "a lead that went back and forth" if led < 0.6 else "a lead held most of the time")
-    drift = max(abs(m["final_d_loss"] - LN2), abs(m["final_g_loss"] - LN2))
-    balance = (f"Both losses ended within {drift:.4f} of ln 2 = 0.693, the value both take when "
-               "the discriminator gives every row 0.5: the game stayed near its equilibrium, "
-               "the discriminator's outputs close to 0.5 even where it is right"
-               if drift < 0.02 else
-               f"The final losses (discriminator {m['final_d_loss']:.3f}, generator "
-               f"{m['final_g_loss']:.3f}) are away from ln 2 = 0.693: one side was winning")
-    changes = {0: "never changed", 1: "changed once"}.get(m["lead_changes"],
-                                                        f"changed {m['lead_changes']} times")
-    return (f"{leader[0].upper() + leader[1:]} had the lower loss in {100 * led:.0f}% of the "
-            f"epochs and the lead {changes}: {steady}. The lead was {size}: "
-            f"the generator's loss was {'above' if m['mean_loss_gap'] > 0 else 'below'} the "
-            f"discriminator's by {gap:.4f} on average ({100 * gap / LN2:.1f}% of ln 2), and by "
-            f"{late:.4f} over the last quarter of training. {balance} (its accuracy at the end: "
-            f"{m['final_d_accuracy_real']:.2f} on real rows, {m['final_d_accuracy_fake']:.2f} on "
-            "generated rows).")
-
-
-def write_report(path, name, metrics, examples):
-    """The run's report.md; examples: the compact 3a table of each detector."""
-    m = metrics
-    text = f"""# Part 1 — GAN on `{name}`
-
-Seed {m['seed']}, {m['epochs']} epochs; the rows come from the running average of the
-generator's weights at the end of training. {m['synthetic_rows']} synthetic rows were made, as
-many as the dataset has (at least 100).
-
-## 3a. Samples that fooled the discriminator and samples that did not
-
-Two detectors judge the {m['examined_rows']} synthetic rows. **The GAN's discriminator** was
-trained against this generator until the end; a GAN aims for the equilibrium where it scores
-every row 0.5. **The two-sample detector** is a gradient-boosting classifier trained to tell the
-real rows from these synthetic ones; each row is scored by a model fitted on the other four
-fifths of the rows, so it never saw the row it scores. Its ROC-AUC is {m['detector_auc']:.3f}
-(0.5: it cannot tell them apart; 1.0: it always can). A row fools a detector when the detector
-gives it a probability of being real of 0.5 or more. Each detector's two most and two least
-convincing rows, beside their nearest real records (all: `fooled.csv`, `not_fooled.csv`):
-
-**The discriminator**: {m['fooled_count']} rows fooled it, {m['not_fooled_count']} did not.
-{_distance_comparison(m, "discriminator")}
-
-{examples["discriminator"]}
-
-**The two-sample detector**: {m['detector_fooled_count']} rows fooled it,
-{m['detector_not_fooled_count']} did not. {_distance_comparison(m, "detector")}
-
-{examples["detector"]}
-
-{_contrast(m)}
-
-![the most and least convincing samples (crosses) of each detector and lines to their nearest
-real records, on the first two principal components of the real rows](samples.png)
-
-## 3b. 100 random samples
-
-Of 100 random synthetic rows (`samples_100.csv`), {m['passed_of_100']} passed the discriminator
-and {m['detector_passed_of_100']} passed the two-sample detector (probability of being real ≥
-0.5); a generator that neither could tell from the data would pass about half of each. The
-discriminator's scores range {m['score_min_of_100']:.3f}–{m['score_max_of_100']:.3f}.
-{_score_spread(m)} The detector's scores range {m['detector_score_min_of_100']:.3f}–{m['detector_score_max_of_100']:.3f}.
-
-## 3c. Losses: who led
-
-{_lead_analysis(m)}
-
-![losses and discriminator accuracy per epoch](losses.png)
-
-## Fidelity of the synthetic rows
-
-- Classifier two-sample test ROC-AUC: {m['c2st_auc']:.3f} (0.5 = indistinguishable, 1.0 = trivially
-  fake)
-- Train on synthetic, test on real accuracy: {m['tstr_accuracy']:.3f} (train and test on real,
-  5-fold: {m['trtr_accuracy']:.3f})
-- Column shapes (1 − Kolmogorov–Smirnov statistic per number, 1 − total variation distance per
-  category, mean over columns): {m['column_shapes']:.3f}; rows whose columns are drawn
-  independently from the real data: {m['independent_column_shapes']:.3f}, which is what sampling
-  the real marginals gives (a ceiling, not a bar to beat)
-- Pair trends (1 − half the change of correlation for two numbers, else 1 − total variation
-  distance of the joint table, numbers in 10 quantile bins; mean over all column pairs):
-  {m['pair_trends']:.3f}; independent columns: {m['independent_pair_trends']:.3f}. {_pairs(m)}
-- Synthetic rows identical to a real row: {100 * m['copy_rate']:.1f}%
-"""
-    path.write_text(text, encoding="utf-8")
-
-
-def _pairs(m):
-    gap = m["pair_trends"] - m["independent_pair_trends"]
-    return (f"The GAN keeps {'more' if gap > 0 else 'less'} of how the columns go together than "
-            f"independent columns do ({gap:+.3f}).")
-
-
-# ---------------------------------------------------------------------------
-# Main
-# ---------------------------------------------------------------------------
+# --- Main -----------------------------------------------------------------------------------------
 
 
 def analyse(gan, encoder, dataset, rng, seed):
-    """The synthetic rows, both detectors' verdicts on them (3a, 3b), and the fidelity measures."""
+    """The synthetic rows, both judges' verdicts on them (3a, 3b), and the fidelity measures."""
     real = dataset.frame
     synthetic_x = gan.sample(max(len(real), RANDOM_SAMPLES), rng)
     synthetic = encoder.inverse_transform(synthetic_x)
@@ -422,24 +250,25 @@ def analyse(gan, encoder, dataset, rng, seed):
     detector_auc, detector_scores = common.two_sample_test(encoder, real, examined, seed)
     scores = {"discriminator": gan.realness(synthetic_x[:len(examined)]),
               "detector": detector_scores.to_numpy()}
-    [(nearest, distances)] = common.nearest_rows(encoder.transform(real),
-                                                 encoder.transform(examined))
-    verdicts = {detector: judge(scores[detector], distances) for detector in DETECTORS}
+    (nearest, distances), (_, real_distances) = common.nearest_rows(
+        encoder.transform(real), encoder.transform(examined), None)
+    verdicts = {detector: judge(scores[detector], distances) for detector in JUDGES}
     tables = {label: pd.concat([example_table(examined, scores, real, nearest, distances,
                                               verdicts[detector][f"{label}_order"], detector)
-                                for detector in DETECTORS], ignore_index=True)
+                                for detector in JUDGES], ignore_index=True)
               for label in ("fooled", "not_fooled")}
     picked = rng.choice(len(examined), RANDOM_SAMPLES, replace=False)
-    passed = {detector: scores[detector][picked] >= 0.5 for detector in DETECTORS}
+    passed = {detector: scores[detector][picked] >= 0.5 for detector in JUDGES}
     random_samples = examined.iloc[picked].reset_index(drop=True)
-    for detector in DETECTORS:
+    for detector in JUDGES:
         random_samples[f"{detector}_score"] = scores[detector][picked]
     random_samples["passed"] = passed["discriminator"]
     random_samples["passed_detector"] = passed["detector"]
     independent = common.independent_columns(real, len(real), rng)
     tstr, trtr = class_accuracies(dataset, synthetic, seed)
     metrics = {"synthetic_rows": len(synthetic), "examined_rows": len(examined),
-               "detector_auc": detector_auc}
+               "detector_auc": detector_auc,
+               "real_nearest_distance": float(real_distances.mean())}
     for detector, verdict in verdicts.items():
         fooled = verdict["fooled"]
         metrics.update({
@@ -463,19 +292,26 @@ def analyse(gan, encoder, dataset, rng, seed):
     return synthetic, tables, random_samples, metrics
 
 
+def architecture(gan):
+    """The networks that trained, as rows of the report's table."""
+    return [common.describe_network(gan.generator, gan.g_optimizer, "G(Z): a row from noise",
+                                    "heads"),
+            common.describe_network(gan.discriminator, gan.d_optimizer, "D(row): real or not",
+                                    "logit")]
+
+
 def run_dataset(dataset, args):
     """Train on one dataset, analyse what the GAN made and write OUT/<dataset>/part1/."""
     started = time.perf_counter()
     rng = common.seed_everything(args.seed)
-    encoder = common.TabularEncoder(dataset.frame, numeric="quantile")
+    encoder = common.TabularEncoder(dataset.frame, numeric=SCALING)
     say(args.quiet, f"{dataset.name}: {len(dataset.frame)} rows, {encoder.width} encoded columns, "
                     f"{args.epochs} epochs")
     gan, history, train_seconds = train(dataset, encoder, args.epochs, args.seed, rng, args.quiet)
     real = dataset.frame
     synthetic, tables, random_samples, measured = analyse(gan, encoder, dataset, rng, args.seed)
     metrics = {
-        "dataset": dataset.name,
-        "class_column": dataset.class_column,
+        **dataset.summary,
         **measured,
         "epochs": args.epochs,
         "train_seconds": round(train_seconds, 2),
@@ -485,6 +321,8 @@ def run_dataset(dataset, args):
         "final_d_accuracy_real": float(history["d_accuracy_real"].iloc[-1]),
         "final_d_accuracy_fake": float(history["d_accuracy_fake"].iloc[-1]),
         "seed": args.seed,
+        "architecture": architecture(gan),
+        "settings": common.hyperparameters(globals(), args.epochs),
     }
 
     with common.output_folder(args.out, dataset.name, "part1") as folder:
@@ -498,15 +336,13 @@ def run_dataset(dataset, args):
         synthetic.to_csv(folder / "synthetic.csv", index=False)
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
-        examples = {detector: examples_markdown(tables["fooled"], tables["not_fooled"],
-                                                list(real.columns), detector)
-                    for detector in DETECTORS}
-        write_report(folder / "report.md", dataset.name, metrics, examples)
+        report.write_run_report(folder, "part1")
     say(args.quiet, f"{dataset.name}: c2st_auc {metrics['c2st_auc']:.3f}  tstr "
                     f"{metrics['tstr_accuracy']:.3f}  trtr {metrics['trtr_accuracy']:.3f}  column "
                     f"shapes {metrics['column_shapes']:.3f}  pair trends "
                     f"{metrics['pair_trends']:.3f} (independent columns "
-                    f"{metrics['independent_pair_trends']:.3f})  -> {args.out}/{dataset.name}/part1/")
+                    f"{metrics['independent_pair_trends']:.3f})  -> "
+                    f"{args.out}/{dataset.name}/part1/")
     return metrics
 
 

@@ -2,23 +2,33 @@
 
 python part2_bbgan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
-A random forest is trained on 70% of the real rows; from then on it is a black box. Before
-training, 1-D scans through the box's answers estimate where its training data lies (its trees
-split where the data is dense): a prior of each number's distribution, learned from queries only.
-The generator gets noise Z and a desired confidence C and makes a row in the prior's quantile
-space; the forest scores it (Y); the discriminator sees the row with C and Y in random order and
-must say which one the forest gave, and a realism critic tells generated rows with their C from
-rows of the prior with the forest's answer to them. The forest is not differentiable, so a
-surrogate network is fitted online to its answers, and the generator follows the surrogate's
-gradient while the true Y is used in the forward pass. Each of the 1000 samples is one of TRIES
-candidates G(Z, C) whose forest answer fits C (query-verified sampling). No real row reaches the
-generator, the critics or the surrogate; results land in OUT/<dataset>/part2/, where the real
-rows are used for reporting only.
+A random forest is trained on a stratified 70/30 split of the real rows; from then on it is a
+black box that only answers queries with its confidence, the probability of the second class
+the file declares. No real row reaches any network: they know the schema (columns, types,
+categories, ranges) and the forest's answers; the real rows are used after training, for
+reporting only. Results land in OUT/<dataset>/part2/.
+
+- *A prior from answers alone.* A tree splits where its training rows are dense, so along a scan
+  of one number through a random row the forest's answer changes most where the data lies.
+  Counting the changes gives each number a density; the generator works in this prior's
+  quantile space (categories stay uniform).
+- *Training.* Each step asks for `GROUPS` desired confidences C, `GROUP_SIZE` rows each, and
+  sends the forest these rows and as many rows of the prior in one call. A surrogate network
+  learns the forest's answers; the generator follows its gradient while its loss uses the
+  forest's true Y: |Y − C|, fooling the figure-1 discriminator (which sees the row with C and Y
+  in random order and must say which one the forest gave), fooling a realism critic (generated
+  rows with C against prior rows with the forest's answer; only for rows already within
+  `REALISM_GATE` of C), and a penalty when the rows of one C spread less than `MIN_SPREAD` of
+  uniform rows.
+- *Query-verified sampling.* Each of the 1000 samples is one of `TRIES` candidates G(Z, C),
+  picked at random among those whose forest answer lies within `TOLERANCE` of C on C's class
+  side (else the closest).
 """
 
 import time
 
 import common  # first: it configures the Keras backend
+import report
 import keras
 import numpy as np
 import pandas as pd
@@ -34,22 +44,24 @@ GROUP_SIZE = 16  # rows asked for each of them, whose spread is kept up
 BATCHES_PER_EPOCH = 16  # training steps per epoch, each one call of the black box
 EPOCHS = 60
 LEARNING_RATE = 3e-3
+FINAL_RATE_SHARE = 0.05  # the generator's rate decays along a cosine to this share of it
 ADVERSARIAL_WEIGHT = 0.1  # of the figure-1 discriminator in the generator's loss
+REALISM_WEIGHT = 1.0  # of the realism critic in the generator's loss
+EVEN_WEIGHTS = True  # the critic weighs the prior's rows so that their answers count evenly
 DIVERSITY_WEIGHT = 0.3  # of the penalty on rows that share one C and spread too little
 MIN_SPREAD = 0.35  # of the spread of uniform rows, within the rows that share one C
 SAMPLES = 1000
 BINS = 10  # ranges of confidence, 0.1 wide
 TRIES = 64  # candidate rows per desired confidence in query-verified sampling
 TOLERANCE = 0.02  # a row fits C when the box's answer is this close, on C's side
+REALISM_GATE = 0.02  # realism is asked only of rows whose answer is this close to C
 BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
-SCAN_ROWS = 200  # uniform rows, each scanned along every number
+SCAN_ROWS = 200  # uniform rows, each scanned along every number (0: a uniform prior)
 SCAN_POINTS = 101  # values along each scan of one number
 PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
 
 
-# ---------------------------------------------------------------------------
-# Black box
-# ---------------------------------------------------------------------------
+# --- Black box ------------------------------------------------------------------------------------
 
 
 class BlackBox:
@@ -70,12 +82,16 @@ class BlackBox:
         self.forest.n_jobs = 1  # scoring small batches is faster without worker start-up
         self.test_encoded = self.encoder.transform(self.test_rows)
         self.test_confidence = self.forest.predict_proba(self.test_encoded)[:, 1]
-        self.queries = 0
+        self.queries, self.answered = 0, (1.0, 0.0)
 
     def score(self, rows):
-        """The forest's probability of the positive class for a frame of rows."""
+        """The forest's probability of the positive class for a frame of rows; counts the rows
+        and keeps the lowest and highest answer given."""
         self.queries += len(rows)
-        return self.forest.predict_proba(self.encoder.transform(rows))[:, 1].astype("float32")
+        answers = self.forest.predict_proba(self.encoder.transform(rows))[:, 1].astype("float32")
+        self.answered = (min(self.answered[0], float(answers.min())),
+                         max(self.answered[1], float(answers.max())))
+        return answers
 
     def summary(self):
         confidence = self.test_confidence
@@ -90,9 +106,7 @@ class BlackBox:
         }
 
 
-# ---------------------------------------------------------------------------
-# A prior of where the data lies, from the black box's answers alone
-# ---------------------------------------------------------------------------
+# --- A prior of where the data lies, from the black box's answers alone ---------------------------
 
 
 def scan_prior(schema, score, rng):
@@ -106,7 +120,7 @@ def scan_prior(schema, score, rng):
     base = rng.uniform(-1.0, 1.0, size=(SCAN_ROWS, schema.width)).astype("float32")
     densities = {}
     for spec in schema.columns:
-        if spec.kind == "numeric" and spec.high > spec.low:
+        if spec.kind == "numeric" and spec.high > spec.low and SCAN_ROWS:
             rows = np.repeat(base, SCAN_POINTS, axis=0)
             rows[:, spec.offset] = np.tile(grid, SCAN_ROWS)
             answers = score(schema.inverse_transform(rows)).reshape(SCAN_ROWS, SCAN_POINTS)
@@ -121,9 +135,7 @@ def scan_prior(schema, score, rng):
     return schema.inverse_transform(prior)
 
 
-# ---------------------------------------------------------------------------
-# Model
-# ---------------------------------------------------------------------------
+# --- Model ----------------------------------------------------------------------------------------
 
 
 class BlackBoxGAN(keras.Model):
@@ -153,7 +165,8 @@ class BlackBoxGAN(keras.Model):
 
     def compile(self, total_steps, steps_per_execution=1):
         super().compile(steps_per_execution=steps_per_execution)
-        schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, total_steps, alpha=0.05)
+        schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, total_steps,
+                                                           alpha=FINAL_RATE_SHARE)
         self.g_optimizer = keras.optimizers.Adam(schedule, beta_1=0.5)
         self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
         self.s_optimizer = keras.optimizers.Adam(LEARNING_RATE)
@@ -216,7 +229,7 @@ class BlackBoxGAN(keras.Model):
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 1.0 - tf.cast(swap, "float32"), self.judge(rows, desired, estimate, swap)))
             loss = (tf.reduce_mean(tf.abs(estimate - desired)) + ADVERSARIAL_WEIGHT * fooled
-                    + self.critic.unrealistic(rows, desired, answered)
+                    + REALISM_WEIGHT * self.critic.unrealistic(rows, desired, answered)
                     + DIVERSITY_WEIGHT * self.spread.shortfall(soft, rows))
         common.gradient_step(self.g_optimizer, tape, loss, self.soft_generator)
         return loss
@@ -251,7 +264,7 @@ class RealismCritic:
     def fit(self, rows, desired, prior_rows, prior_answers):
         """One step: the prior's rows with the box's answers (weighted, as real) against the
         generated rows with their C."""
-        weights = self.even_weights(prior_answers)
+        weights = self.even_weights(prior_answers) if EVEN_WEIGHTS else 1.0
         with tf.GradientTape() as tape:
             real = tf.nn.softplus(-self.network(tf.concat([prior_rows, prior_answers], axis=1),
                                                 training=True))[:, 0]
@@ -263,7 +276,7 @@ class RealismCritic:
     def unrealistic(self, rows, desired, answered):
         """The generator's loss for rows the critic calls generated, counted only for rows whose
         answer already fits C: realism must not cost the confidence."""
-        fits = tf.cast(tf.abs(answered - desired) <= TOLERANCE, "float32")
+        fits = tf.cast(tf.abs(answered - desired) <= REALISM_GATE, "float32")
         return tf.reduce_mean(fits * tf.nn.softplus(-self.network(
             tf.concat([rows, desired], axis=1))))
 
@@ -328,9 +341,7 @@ def verified_sample(gan, desired, rng):
     return candidates[kept], answers.ravel()[kept], error[:, 0]
 
 
-# ---------------------------------------------------------------------------
-# Analysis
-# ---------------------------------------------------------------------------
+# --- Analysis -------------------------------------------------------------------------------------
 
 
 def diversity(encoded, real_encoded):
@@ -421,131 +432,20 @@ def plot_confidences(folder, name, box, desired, answered):
     common.save_figure(figure, folder / "score_distribution.png")
 
 
-# ---------------------------------------------------------------------------
-# Report
-# ---------------------------------------------------------------------------
+# --- Main -----------------------------------------------------------------------------------------
 
 
-def write_report(path, name, box, metrics, bins, features):
-    """OUT/<dataset>/part2/report.md: the answers to 4a-4d, every sentence from the numbers."""
-    m, classes, confidence = metrics, metrics["mae_by_class"], box["test_confidence"]
-    filled = bins[bins["count"] > 0]
-    best, worst = filled.loc[filled["mae"].idxmin()], filled.loc[filled["mae"].idxmax()]
-    seldom = "less" if worst["test_share"] < best["test_share"] else "no less"
-    table = filled.drop(columns="mean_blackbox_confidence").rename(columns={
-        "bin": "C bin", "mae": "mean |C − Y|", "class_agreement": "class agreement",
-        "nearest_real_distance": "nearest real", "test_share": "test share"})
-    text = f"""# Part 2 — generator against the random-forest black box on `{name}`
-
-Seed {m['seed']}, {m['epochs']} epochs. Confidence is the forest's probability of
-`{box['positive_class']}`. The black box scored {m['blackbox_queries']:,} rows in training, the
-prior's scans included.
-
-## 4a. The black box
-
-Random forest, stratified 70/30 split: accuracy {box['accuracy']:.3f} and ROC-AUC
-{box['roc_auc']:.3f} on the {box['test_rows']} test rows; its confidence on them ranges
-{confidence['min']:.2f}–{confidence['max']:.2f} (mean {confidence['mean']:.2f}, std
-{confidence['std']:.2f}).
-
-![the forest's confidence on its 30% test rows](test_confidence.png)
-
-## 4b. 1000 generated samples
-
-`generated_1000.csv`: C drawn uniformly from [0, 1], Y the forest's score of the decoded row.
-Each row is one of {TRIES} candidates G(Z, C), all scored by the forest
-({m['sampling_queries']:,} queries), kept at random among those whose Y lies within {TOLERANCE}
-of C on C's class side (where none does, the closest). Mean |C − Y| = {m['mae']:.4f}, MSE =
-{m['mse']:.4f}; the forest gives the class C asks for in {100 * m['class_agreement']:.1f}% of the
-samples. One try of the generator alone misses C by {m['one_try_mae']:.4f}: the generator brings
-its rows near C and near the data, the forest's answers pick those that hit C. The samples reach
-forest confidences from {m['reachable_min']:.2f} to {m['reachable_max']:.2f}.
-
-![desired confidence C against the forest's confidence Y of each generated
-sample](confidence_scatter.png)
-
-## 4c. Which classes and ranges worked better
-
-Mean |C − Y| when C asks for `{box['positive_class']}` (C ≥ 0.5): {classes['positive']:.4f}; for the
-other class: {classes['negative']:.4f}. The best range of C is {best['bin']} (mean |C − Y|
-{best['mae']:.4f}), the worst {worst['bin']} ({worst['mae']:.4f}). The worst is a range the forest
-gives its own test rows {seldom} often ({100 * worst['test_share']:.1f}% of them, against
-{100 * best['test_share']:.1f}% in the best; `test share`): where the forest seldom answers on real
-data, the answer lies in small pockets of the space, where nearly all trees agree. Per range
-(`confidence_bins.csv`; diversity: spread relative to the real rows; nearest real: median
-distance to the nearest real training row):
-
-{common.markdown_table(table)}
-
-![the forest's scores of the generated samples, by the class it gives](score_distribution.png)
-
-## 4d. Collapse, and do the rows resemble the data the forest was trained on?
-
-{_collapse(m, filled)}
-
-{_realism(m, features)}
-
-{common.markdown_table(features)}
-
-## Training
-
-![losses of the discriminator, the realism critic, the generator and the surrogate, and the
-discriminator's accuracy, per epoch](losses.png)
-"""
-    path.write_text(text, encoding="utf-8")
-
-
-def _collapse(m, filled):
-    low = filled[filled["diversity"] < 0.3]["bin"].tolist()
-    narrowest = filled.loc[filled["diversity"].idxmin(), "bin"]
-    verdict = ("no sign of mode collapse: every bin keeps at least 30% of the real data's spread"
-               if not low and m["unique_rows"] >= 990 else
-               f"signs of collapse (unique rows {m['unique_rows']}, low spread in bins "
-               f"{', '.join(low) or 'none'})")
-    return (f"{m['unique_rows']} of {SAMPLES} generated rows are distinct; the spread of the "
-            f"samples is {m['diversity']['overall']:.2f} of the real data's (mean per-feature "
-            f"standard deviation ratio), between {m['diversity_min_bin']:.2f} (bin {narrowest}) "
-            f"and {m['diversity_max_bin']:.2f} across C bins: {verdict}.")
-
-
-def _realism(m, features):
-    """What the generated rows teach a student forest about the box and how real they look,
-    beside uniform rows of the schema: a table and its verdict."""
-    gain = m["extraction_agreement"] - m["uniform_baseline_agreement"]
-    margin = 2 * m["uniform_baseline_spread"]
-    verdict = "more" if gain > margin else "less" if gain < -margin else "about as much"
-    learned = features["likeness generated"] > features["likeness uniform"]
-    distance = m["nearest_real_distance"]
-    rows = [
-        ("a student forest's agreement with the box on the real test rows",
-         m["extraction_agreement"], m["uniform_baseline_agreement"]),
-        ("the student's accuracy on their true labels",
-         m["extraction_accuracy"], m["uniform_baseline_accuracy"]),
-        ("two-sample ROC-AUC against the real training rows (0.5: indistinguishable)",
-         m["realism_c2st_auc"], m["uniform_c2st_auc"]),
-        (f"median distance to the nearest real training row (real test rows: "
-         f"{distance['real_test_rows']:.3f})", distance["generated"], distance["uniform"]),
-        ("mean feature likeness (1: the real rows' distribution)",
-         m["column_shapes"], m["uniform_column_shapes"])]
-    table = pd.DataFrame([(label, f"{ours:.3f}", f"{uniform:.3f}") for label, ours, uniform in rows],
-                         columns=["measure", f"{SAMPLES} generated rows", "uniform rows"])
-    return f"""Each set of rows trains a student forest, labelled with the black box's class (uniform
-rows: the mean of {BASELINE_DRAWS} draws, one draw's student moving by
-{m['uniform_baseline_spread']:.3f}, standard deviation):
-
-{common.markdown_table(table)}
-
-The generated rows teach {verdict} about how the black box behaves on real data than rows spread
-blindly over the schema ({gain:+.3f}; only a gap beyond {margin:.3f}, twice one draw's spread,
-counts). Feature by feature (likeness: 1 − Kolmogorov–Smirnov statistic for numbers, 1 − total
-variation distance of the shares for categories), they are more like the real rows than uniform
-rows are on {int(learned.sum())} of {len(features)} features; no closer on:
-{", ".join(features.loc[~learned, "feature"]) or "none"}."""
-
-
-# ---------------------------------------------------------------------------
-# Main
-# ---------------------------------------------------------------------------
+def architecture(gan):
+    """The networks that trained, as rows of the report's table (figure 1's roles)."""
+    return [
+        common.describe_network(gan.soft_generator, gan.g_optimizer,
+                                "G(Z, C): a row for confidence C", "heads"),
+        common.describe_network(gan.discriminator, gan.d_optimizer,
+                                "D(row, C, Y): which scalar the box gave", "logit"),
+        common.describe_network(gan.critic.network, gan.critic.optimizer,
+                                "prior row with Y, or generated row with C?", "logit"),
+        common.describe_network(gan.surrogate, gan.s_optimizer,
+                                "a differentiable copy of the box", "logit")]
 
 
 def run_dataset(dataset, args):
@@ -566,10 +466,13 @@ def run_dataset(dataset, args):
     sampling_queries = box.queries - queries
     generated = encoder.inverse_transform(encoded)
     bins, features, metrics = measures(box, generated, desired, answered, args.seed, rng)
-    metrics.update(dataset=dataset.name, class_column=dataset.class_column,
+    metrics.update(**dataset.summary,
                    one_try_mae=float(one_try_error.mean()), blackbox_queries=queries,
                    sampling_queries=sampling_queries, epochs=args.epochs,
-                   train_seconds=round(train_seconds, 2), seed=args.seed)
+                   answered_min=box.answered[0], answered_max=box.answered[1],
+                   train_seconds=round(train_seconds, 2), seed=args.seed,
+                   architecture=architecture(gan),
+                   settings=common.hyperparameters(globals(), args.epochs))
     generated["desired_confidence"] = desired
     generated["blackbox_confidence"] = answered
 
@@ -583,7 +486,7 @@ def run_dataset(dataset, args):
         common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch")
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
-        write_report(folder / "report.md", dataset.name, summary, metrics, bins, features)
+        report.write_run_report(folder, "part2")
     say(args.quiet, f"{dataset.name}: mae {metrics['mae']:.4f}  class agreement "
                     f"{metrics['class_agreement']:.3f}  extraction agreement "
                     f"{metrics['extraction_agreement']:.3f} (uniform rows "

@@ -8,17 +8,19 @@ from types import SimpleNamespace
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+AUTHORS = "Ada Lovelace (012345678), Alan Turing (876543210)"
 
 
 @pytest.fixture(scope="session")
 def tiny_runs(tmp_path_factory):
-    """Part 1 on both datasets, then Part 2 on both, 2 epochs each, into one outputs folder; the
-    combined report as it stood after Part 1 alone is kept too."""
+    """Part 1 on both datasets (setting the authors), then Part 2 on both, 2 epochs each, into
+    one outputs folder; the combined report as it stood after Part 1 alone is kept too."""
     import part1_gan
     import part2_bbgan
 
     out = tmp_path_factory.mktemp("outputs")
-    part1 = part1_gan.main(["--epochs", "2", "--out", str(out), "--quiet"])  # both datasets
+    part1 = part1_gan.main(["--epochs", "2", "--out", str(out), "--quiet",  # both datasets
+                            "--authors", AUTHORS])
     report_after_part1 = (out / "report.md").read_text(encoding="utf-8")
     part2 = part2_bbgan.main(["--epochs", "2", "--out", str(out), "--quiet"])
     return SimpleNamespace(out=out, part1=part1, part2=part2,

@@ -1,5 +1,10 @@
 """Loading, the reversible encoder and the user errors both scripts share."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import keras
 import numpy as np
 import pandas as pd
@@ -249,3 +254,19 @@ def test_ctrl_c_ends_in_one_line_and_keeps_older_results(script, step, tmp_path,
     assert capsys.readouterr().err.strip() == "interrupted: nothing written"
     assert older.read_text() == "older"
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["diabetes", "metrics.json", part]
+
+
+def test_onednn_is_off_and_capped_unless_the_user_set_it():
+    """Every x86-64 CPU takes the same kernels: oneDNN off and capped at AVX2 by default; a
+    variable the user set is kept."""
+    environment = {key: value for key, value in os.environ.items()
+                   if key not in ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")}
+    script = ("import os, common; "
+              "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], os.environ['ONEDNN_MAX_CPU_ISA'])")
+    root = Path(common.__file__).parent
+    default = subprocess.run([sys.executable, "-c", script], cwd=root, env=environment,
+                             capture_output=True, text=True, check=True).stdout.split()
+    chosen = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
+                            env={**environment, "TF_ENABLE_ONEDNN_OPTS": "1"}, text=True,
+                            check=True).stdout.split()
+    assert default == ["0", "AVX2"] and chosen == ["1", "AVX2"]

@@ -80,17 +80,20 @@ def test_metrics_and_report_agree(runs, name):
     assert metrics["detector_passed_of_100"] == samples["passed_detector"].sum()
     assert 0.9 < metrics["independent_column_shapes"] <= 1.0
     report = (folder / "report.md").read_text()
-    assert (f"{metrics['passed_of_100']} passed the discriminator\nand "
-            f"{metrics['detector_passed_of_100']} passed the two-sample detector") in report
+    assert (f"Of 100 random samples, {metrics['passed_of_100']} passed the discriminator "
+            f"(probability of being real ≥ 0.5), and {metrics['detector_passed_of_100']} passed "
+            "the two-sample classifier") in report
     for key in ("c2st_auc", "detector_auc", "column_shapes", "pair_trends",
-                "independent_pair_trends"):
+                "independent_pair_trends", "real_nearest_distance"):
         assert f"{metrics[key]:.3f}" in report
-    changes = {0: "never changed", 1: "changed once"}.get(metrics["lead_changes"],
-                                                        f"changed {metrics['lead_changes']} times")
-    assert f"the lead {changes}" in report
+    assert f"| times the lead changed hands | {metrics['lead_changes']} (" in report
     assert f"by {abs(metrics['mean_loss_gap']):.4f} on average" in report
-    assert "| discriminator score |" in report and "| detector score |" in report  # 3a tables
+    assert "| discriminator score |" in report  # the 3a examples, here or under Wide tables
     assert "](losses.png)" in report and "](samples.png)" in report
+    networks = {network["network"]: network for network in metrics["architecture"]}
+    assert networks["generator"]["input"] == part1_gan.NOISE_DIM
+    assert networks["discriminator"]["trainable parameters"] > 0
+    assert f"| NOISE_DIM | {part1_gan.NOISE_DIM} |" in report
 
 
 def test_same_seed_gives_identical_results(runs, tmp_path):

@@ -2,7 +2,6 @@
 
 import json
 
-import keras
 import numpy as np
 import pandas as pd
 import pytest
@@ -55,6 +54,11 @@ def test_every_artifact_has_its_columns(run, name):
     assert saved["blackbox_queries"] > 2 * 16 * 256  # the scans and two epochs of queries
     assert saved["sampling_queries"] == 1000 * part2_bbgan.TRIES
     assert 0 <= saved["one_try_mae"] <= 1
+    assert 0 <= saved["answered_min"] <= saved["reachable_min"]  # every answer of the box
+    assert saved["reachable_max"] <= saved["answered_max"] <= 1
+    assert [n["network"] for n in saved["architecture"]] == [
+        "generator", "discriminator", "realism critic", "surrogate"]
+    assert saved["architecture"][0]["input"] == part2_bbgan.NOISE_DIM + 1  # Z and C
     features = pd.read_csv(folder / "features.csv")
     assert list(features["feature"]) == list(real.features.columns)
     likeness = features[["likeness generated", "likeness uniform"]].to_numpy()
