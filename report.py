@@ -267,7 +267,7 @@ def answer_3c(runs):
         share = run.m["discriminator_lead_share"]
         leader, held = ("discriminator", share) if share >= 0.5 else ("generator", 1 - share)
         gap = abs(run.m["mean_loss_gap"])
-        return (f"the {leader} led in {100 * held:.0f}% of the epochs, by {gap:.4f} on average "
+        return (f"the {leader} led in {100 * held:.1f}% of the epochs, by {gap:.4f} on average "
                 f"({100 * gap / LN2:.1f}% of ln 2)")
 
     def changes(run):
@@ -289,7 +289,7 @@ def answer_3c(runs):
                 "side was winning at the end."), "",
             compare(runs, [
                 ("share of the epochs the discriminator led (lower loss)",
-                 lambda r: f"{100 * r.m['discriminator_lead_share']:.0f}%"),
+                 lambda r: f"{100 * r.m['discriminator_lead_share']:.1f}%"),
                 ("times the lead changed hands", changes),
                 ("generator − discriminator loss, mean: all epochs / last quarter",
                  "{mean_loss_gap:+.4f} / {late_loss_gap:+.4f}"),
@@ -303,9 +303,10 @@ def answer_3c(runs):
 def fidelity(runs):
     return ["### How good are the synthetic rows", "",
             f"A classifier tells them from real rows with ROC-AUC {each(runs, '{c2st_auc:.3f}')}"
-            " (0.5: indistinguishable, 1: trivially). Rows whose columns are drawn "
+            " (0.5: indistinguishable, 1: trivially told apart). Rows whose columns are drawn "
             "independently from the real data show what the real marginals alone give: their "
-            "column shapes are a ceiling, their pair trends a floor.", "",
+            "column shapes are what sampling each real column gives, their pair trends what "
+            "knowing no dependence between columns gives.", "",
             compare(runs, [
                 ("forest trained on synthetic / on real rows: accuracy on real",
                  "{tstr_accuracy:.3f} / {trtr_accuracy:.3f}"),
@@ -340,14 +341,16 @@ def answer_4a(runs):
 
 def answer_4b(runs):
     return ["### 4b. 1000 generated samples", "",
-            "**Answer.** The 1000 samples (C drawn uniformly from [0, 1]) miss the desired "
-            f"confidence by a mean |C − Y| of {each(runs, '{mae:.4f}')}, and the forest gives "
+            "**Answer.** With query-verified sampling, the 1000 samples (C drawn uniformly from "
+            "[0, 1]) miss the desired confidence by a mean |C − Y| of "
+            f"{each(runs, '{mae:.4f}')}, and the forest gives "
             f"the class C asks for to {each(runs, '{class_agreement:.1%}')} of them. The "
             f"generator's own single try misses by {each(runs, '{one_try_mae:.4f}')}: it brings "
             "its rows near C and near the data, and the forest's answers to "
             f"{runs[0].m['settings']['TRIES']} candidates per C pick one that hits C.", "",
             compare(runs, [
-                ("mean |C − Y| of the 1000 samples (MSE)", "{mae:.4f} ({mse:.4f})"),
+                ("mean |C − Y| of the 1000 samples (mean squared error)",
+                 "{mae:.4f} ({mse:.4f})"),
                 ("mean |C − Y| of the generator's first try alone", "{one_try_mae:.4f}"),
                 ("class agreement (C and Y on one side of 0.5)", "{class_agreement:.1%}"),
                 ("distinct rows", "{unique_rows}"),
@@ -466,7 +469,8 @@ def answer_4d(runs):
                           "{diversity_min_bin:.2f}–{diversity_max_bin:.2f} of the real rows' "
                           "spread") +
             " What limited the generator is listed below. Whether training converged shows in "
-            f"the batch |Y − C| (last figure). {per_run(runs, convergence)}", "",
+            "the batch |Y − C| per epoch (`losses.csv`) and in the losses (last figure). "
+            f"{per_run(runs, convergence)}", "",
             *problems(runs), "",
             "Against uniform rows of the schema (cells: generated / uniform rows; the uniform "
             "rows' student is the mean of several draws):", "",
