@@ -3,6 +3,7 @@ tabular encoder, model builders, plots and atomic output folders."""
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import re
@@ -47,9 +48,14 @@ import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+
+# figures are printed at their own size: two side by side fill the report's text width
+plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8})
+HALF_WIDTH = 3.3  # inches
+AXIS_LABELS = {"loss": "loss (cross-entropy)", "accuracy": "discriminator accuracy",
+               "auc": "check: two-sample AUC", "mae": "mean |C − Y|"}
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-import report  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 from scipy.stats import ks_2samp  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
@@ -111,7 +117,47 @@ def command_line(description, epochs_default):
     parser.add_argument("--authors", metavar="TEXT",
                         help="the report's authors, e.g. 'Ada Lovelace (012345678), Alan Turing "
                              "(876543210)'; kept in OUT/authors.txt for later runs")
+    parser.add_argument("--set", dest="changes", metavar="NAME=VALUE", action="append",
+                        type=setting, default=[],
+                        help="run with one of the script's upper-case constants changed, e.g. "
+                             "--set EMA=0 (repeatable)")
+    parser.add_argument("--ablation", type=positive_int, metavar="SEEDS",
+                        help="instead of one run: the design and each change of its ABLATION "
+                             "list on seeds 0 to SEEDS-1, every measure into OUT/ablation.csv")
     return parser
+
+
+def setting(text):
+    """argparse type for --set NAME=VALUE."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
+    return name.strip(), value.strip()
+
+
+@contextlib.contextmanager
+def constants_changed(constants, changes):
+    """The script's constants (its globals) with changes [(NAME, text)] applied, each text read
+    as the constant's type; restored afterwards."""
+    settable = {name for name, value in constants.items() if name.isupper() and name != "EPOCHS"
+                and type(value) in (bool, int, float, str)}
+    saved = dict(constants)
+    for name, text in changes:
+        if name not in settable:
+            raise UserError(f"--set {name}: not a constant of this script (--epochs sets the "
+                            f"epochs); choose one of {', '.join(sorted(settable))}")
+        kind = type(constants[name])
+        try:
+            constants[name] = ({"true": True, "false": False}[text.lower()] if kind is bool
+                               else kind(text))
+        except (KeyError, ValueError):
+            expected = {bool: "true or false", int: "a whole number", float: "a number"}
+            raise UserError(f"--set {name}={text}: {name} takes {expected.get(kind, 'text')}"
+                            ) from None
+    try:
+        yield
+    finally:
+        constants.update(saved)
 
 
 def run_script(main):
@@ -227,16 +273,52 @@ def load_datasets(name_or_path, class_name=None, quiet=False):
 
 
 def run_datasets(argv, description, epochs_default, run_dataset):
-    """A script's main(): read the command line, run run_dataset(dataset, args) on each dataset
-    asked for, rebuild the combined report; returns {dataset name: metrics}."""
+    """A script's main() up to its report: read the command line, run run_dataset(dataset,
+    args) on each dataset asked for with the --set changes (or the --ablation); returns args
+    and {dataset name: metrics}."""
     args = command_line(description, epochs_default).parse_args(argv)
     datasets = load_datasets(args.dataset, args.class_name, args.quiet)
     check_writable(args.out)
-    metrics = {dataset.name: run_dataset(dataset, args) for dataset in datasets}
-    if args.authors is not None:
-        (Path(args.out) / "authors.txt").write_text(args.authors.strip() + "\n", "utf-8")
-    report.write_report(args.out, list(DATASETS), args.quiet)
-    return metrics
+    with constants_changed(run_dataset.__globals__, args.changes):
+        if args.authors is not None:
+            (Path(args.out) / "authors.txt").write_text(args.authors.strip() + "\n", "utf-8")
+        if args.ablation:
+            return args, run_ablation(datasets, args, run_dataset)
+        return args, {dataset.name: run_dataset(dataset, args) for dataset in datasets}
+
+
+def run_ablation(datasets, args, run_dataset):
+    """The design as it stands and each change of the script's ABLATION ({what it removes:
+    "NAME=VALUE"}), on seeds 0 to args.ablation - 1 and every dataset: each run's scalar
+    measures go to OUT/ablation.csv as rows (part, change, setting, dataset, seed, measure,
+    value), replacing the part's earlier rows. Returns {change: {dataset: [metrics per seed]}}."""
+    constants = run_dataset.__globals__
+    part = Path(constants["__file__"]).stem.split("_")[0]
+    plan = {"the design above": "", **constants["ABLATION"]}
+    rows, results = [], {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for change, text in plan.items():
+            results[change] = {dataset.name: [] for dataset in datasets}
+            with constants_changed(constants, [setting(text)] if text else []):
+                for seed, dataset in itertools.product(range(args.ablation), datasets):
+                    say(args.quiet, f"ablation {part}: {change} ({text or 'default'}), "
+                                    f"{dataset.name}, seed {seed}")
+                    run = argparse.Namespace(**{**vars(args), "seed": seed, "out": scratch,
+                                                "quiet": True})
+                    metrics = run_dataset(dataset, run)
+                    results[change][dataset.name].append(metrics)
+                    rows += [(part, change, text or "default", dataset.name, seed, key,
+                              float(value)) for key, value in metrics.items()
+                             if isinstance(value, (int, float)) and key != "seed"]
+    path = Path(args.out) / "ablation.csv"
+    table = pd.DataFrame(rows, columns=["part", "change", "setting", "dataset", "seed",
+                                        "measure", "value"])
+    if path.is_file():
+        earlier = pd.read_csv(path)
+        table = pd.concat([earlier[earlier["part"] != part], table], ignore_index=True)
+    table.to_csv(path, index=False)
+    say(args.quiet, f"ablation {part}: {len(rows)} measures -> {path}")
+    return results
 
 
 ATTRIBUTE_LINE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)(\S+)""",
@@ -613,23 +695,26 @@ class TrainingMonitor(keras.callbacks.Callback):
         return pd.DataFrame(self.rows)
 
 
-def plot_history(history, path, title):
-    """Losses on top, accuracies below, one line per column of the history frame."""
-    losses = [c for c in history.columns if c.endswith("loss")]
-    accuracies = [c for c in history.columns if "accuracy" in c]
-    figure, axes = plt.subplots(2 if accuracies else 1, 1, figsize=(8, 6 if accuracies else 4),
+def plot_history(history, path, title, used=None):
+    """A panel per kind of column over the epochs (losses, accuracies, then each measure such
+    as a convergence check, drawn where it was taken); a dotted line marks the epoch used."""
+    panels = {}
+    for column in history.columns.drop("epoch"):
+        kind = "accuracy" if "accuracy" in column else column.rsplit("_", 1)[-1]
+        panels.setdefault(kind, []).append(column)
+    figure, axes = plt.subplots(len(panels), 1, figsize=(HALF_WIDTH, 0.9 + 1.25 * len(panels)),
                                 sharex=True, squeeze=False)
-    for column in losses:
-        axes[0, 0].plot(history["epoch"], history[column], label=column.replace("_", " "))
-    axes[0, 0].set_ylabel("loss")
+    for axis, (kind, columns) in zip(axes[:, 0], panels.items()):
+        for column in columns:
+            taken = history[["epoch", column]].dropna()
+            axis.plot(taken["epoch"], taken[column], label=column.replace("_", " "),
+                      marker="." if len(taken) < len(history) else None)
+        if used is not None:
+            axis.axvline(used, color="grey", linestyle=":", linewidth=1)
+        axis.set_ylabel(AXIS_LABELS.get(kind, kind))
+        if len(columns) > 1:
+            axis.legend(ncols=2, frameon=False, handlelength=1.2, columnspacing=0.8)
     axes[0, 0].set_title(title)
-    if accuracies:
-        for column in accuracies:
-            axes[1, 0].plot(history["epoch"], history[column], label=column.replace("_", " "))
-        axes[1, 0].axhline(0.5, color="grey", linestyle=":", linewidth=1)
-        axes[1, 0].set_ylabel("accuracy")
-        axes[1, 0].legend()
-    axes[0, 0].legend()
     axes[-1, 0].set_xlabel("epoch")
     save_figure(figure, path)
 
@@ -785,5 +870,5 @@ def write_json(path, data):
 
 def save_figure(figure, path):
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    figure.savefig(path, dpi=200)
     plt.close(figure)

@@ -544,7 +544,9 @@ def measures(box, generated, desired, answered, seed, rng):
 
 
 def main(argv=None):
-    return common.run_datasets(argv, __doc__.splitlines()[0], EPOCHS, run_dataset)
+    args, metrics = common.run_datasets(argv, __doc__.splitlines()[0], EPOCHS, run_dataset)
+    report.write_report(args.out, args.quiet)
+    return metrics
 
 
 if __name__ == "__main__":

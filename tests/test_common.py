@@ -121,6 +121,9 @@ BAD_INPUTS = {
     "zero epochs": (["--dataset", "diabetes", "--epochs", "0"], "must be at least 1"),
     "unknown flag": (["--dataset", "diabetes", "--colour"], "unrecognized arguments"),
     "unwritable out": (["--dataset", "diabetes", "--out", "{tmp}/file.txt/sub"], "cannot write"),
+    "unknown constant": (["--dataset", "diabetes", "--set", "NOPE=1"], "not a constant of this"),
+    "bad constant value": (["--dataset", "diabetes", "--set", "NOISE_DIM=x"], "a whole number"),
+    "set without value": (["--dataset", "diabetes", "--set", "NOISE_DIM"], "expected NAME=VALUE"),
 }
 
 
