@@ -15,7 +15,7 @@ import mistletoe
 import numpy as np
 import pandas as pd
 import PIL.Image
-from fpdf import FPDF
+from fpdf import FPDF, TextStyle
 
 HERE = Path(__file__).resolve().parent
 DATASETS = ("diabetes", "german_credit")  # the assignment's: first, in this order
@@ -25,6 +25,7 @@ EXAMPLES = 3  # example rows per judge and verdict in the body
 FLAT = 0.05  # a discriminator whose scores of 100 samples span less than this is flat
 CONSISTENT = 0.9  # a side that leads in this share of the epochs leads consistently
 BACK_AND_FORTH = 0.05  # lead changes in more than this share of the epochs: back and forth
+NBSP = "\u00a0"
 LEAST_SPREAD = 0.3  # a C range whose rows spread less than this (of real rows') collapsed
 # the ablation's measures: (label, how to compute it from a run's metrics, +1 higher is better)
 ABLATION_MEASURES = {
@@ -182,44 +183,36 @@ def part2_facts(run):
 def ablation(root):
     """One table per part from OUT/ablation.csv (else the shipped data/ablation.csv): each change
     and dataset, every measure as mean ± sd over the seeds, and what moved beyond the spread
-    (the change's mean beyond the design's by more than the two standard deviations together)."""
+    (from the design's mean by more than the two standard deviations together)."""
     path = Path(root) / "ablation.csv"
     path = path if path.is_file() else HERE / "data" / "ablation.csv"
-    if not path.is_file():
-        return {}
-    rows = pd.read_csv(path)
-    tables = {}
+    rows, tables = pd.read_csv(path) if path.is_file() else pd.DataFrame(), {}
     for part, measures in ABLATION_MEASURES.items():
-        wide = rows[rows["part"] == part].pivot_table(
-            index=["change", "setting", "dataset", "seed"], columns="measure", values="value",
-            sort=False).reset_index()
-        if wide.empty:
+        if rows.empty or not (rows["part"] == part).any():
             continue
-        for label, formula, _ in measures:
-            wide[label] = wide.eval(formula)
-        stats = wide.groupby(["change", "setting", "dataset"], sort=False)[
-            [label for label, _, _ in measures]].agg(["mean", "std"])
-        default = stats.xs("default", level="setting")
-        lines = []
+        runs = rows[rows["part"] == part].pivot_table(
+            "value", ["change", "setting", "dataset", "seed"], "measure", sort=False).reset_index()
+        labels = [label for label, _, _ in measures]
+        runs[labels] = np.column_stack([runs.eval(formula) for _, formula, _ in measures])
+        stats = runs.groupby(["change", "setting", "dataset"], sort=False)[labels].agg(
+            ["mean", "std"])
+        design = stats.xs("default", level="setting").droplevel("change")
+        lines, previous = [], None
         for (change, setting, dataset), row in stats.iterrows():
-            base = default.xs(dataset, level="dataset").iloc[0]
-            moved = {label: better * (row[(label, "mean")] - base[(label, "mean")])
-                     / (row[(label, "std")] + base[(label, "std")])
-                     for label, _, better in measures}
-            worse = [label for label, z in moved.items() if setting != "default" and z < -1]
-            better = [label for label, z in moved.items() if setting != "default" and z > 1]
-            lines.append({"change": change if dataset == stats.index[0][2] else "",
-                          "setting": setting if dataset == stats.index[0][2] else "",
-                          "dataset": dataset,
-                          **{label: f"{row[(label, 'mean')]:.3f} ± {row[(label, 'std')]:.3f}"
-                             for label, _, _ in measures},
-                          "beyond the spread": "—" if setting == "default" else (
-                              "; ".join(filter(None, [
-                                  "worse: " + ", ".join(worse) if worse else "",
-                                  "better: " + ", ".join(better) if better else ""]))
-                              or "nothing")})
+            base, moved = design.loc[dataset], {"worse": [], "better": []}
+            for label, _, better in measures:
+                shift = better * (row[label, "mean"] - base[label, "mean"])
+                if setting != "default" and abs(shift) > row[label, "std"] + base[label, "std"]:
+                    moved["better" if shift > 0 else "worse"].append(label)
+            first, previous = setting != previous, setting
+            lines.append({"change": change if first else "", "setting": setting if first else "",
+                          "dataset": dataset, **{label: f"{row[label, 'mean']:.3f} ± "
+                                                 f"{row[label, 'std']:.3f}" for label in labels},
+                          "beyond the spread": "—" if setting == "default" else "; ".join(
+                              f"{way}: {', '.join(found)}" for way, found in moved.items()
+                              if found) or "nothing"})
         tables[part] = {"table": markdown_table(pd.DataFrame(lines)),
-                        "seeds": int(wide["seed"].nunique())}
+                        "seeds": int(runs["seed"].nunique())}
     return tables
 
 
@@ -307,8 +300,10 @@ class PdfReport(FPDF):
     numbered captions) in the DejaVu fonts matplotlib ships. Figures print at their own size,
     so their text prints at the size it was drawn."""
 
-    SIZES = {1: 15, 2: 13, 3: 11, 4: 10}
     TEXT, TABLE = 9.5, 7
+    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=2,
+                                        b_margin=1.5) for level, size in ((1, 15), (2, 13), (3, 11))},
+              "p": TextStyle(t_margin=0.01, b_margin=2), "code": TextStyle(font_family="DejaVuMono")}
 
     def __init__(self, folder):
         super().__init__(format="A4")
@@ -326,78 +321,44 @@ class PdfReport(FPDF):
         self.cell(0, 5, str(self.page_no()), align="C")
 
     def render(self, markdown, path):
-        """Write the PDF to path and return its page count."""
+        """Write the PDF to path and return its page count: tables and figures typeset here,
+        the rest through fpdf2's HTML writer."""
         self.add_page()
-        for token in mistletoe.Document(markdown).children:
-            kind = type(token).__name__
-            images = [c for c in getattr(token, "children", None) or []
-                      if type(c).__name__ == "Image"]
-            if kind == "Heading":
-                self.heading(token.level, plain(token.children))
-            elif images:
-                self.figure(images)
-            elif kind == "List":
-                for item in token.children:
-                    if self.will_page_break(10):  # a bullet keeps two lines of its text
+        with mistletoe.HTMLRenderer() as html:
+            for token in mistletoe.Document(markdown).children:
+                children = getattr(token, "children", None) or []
+                images = [child for child in children if type(child).__name__ == "Image"]
+                if type(token).__name__ == "Table":
+                    self.table_block([[plain(cell.children) for cell in row.children]
+                                      for row in [token.header, *children]])
+                elif images:
+                    self.figure(images)
+                else:  # the Appendix starts a page; a heading keeps room for what follows
+                    if type(token).__name__ == "Heading" and (
+                            plain(children) == "Appendix" or self.will_page_break(40)):
                         self.add_page()
                     self.set_font("DejaVu", "", self.TEXT)
-                    self.text(self.l_margin + 2, self.get_y() + self.TEXT * 0.36, "•")
-                    for child in item.children:
-                        self.paragraph(child.children, indent=6, after=0.8)
-                self.ln(1.5)
-            elif kind == "Table":
-                self.table_block([[plain(c.children) for c in row.children]
-                                  for row in [token.header, *token.children]])
-            else:
-                self.paragraph(getattr(token, "children", None) or [])
+                    self.write_html(html.render(token).strip(), font_family="DejaVu",
+                                    tag_styles=self.STYLES, li_prefix_color=0)
         self.output(str(path))
         return self.pages_count
 
-    def heading(self, level, title):
-        if level <= 2 and title == "Appendix" or self.will_page_break(40):
-            self.add_page()
-        self.set_font("DejaVu", "B", self.SIZES.get(level, 10))
-        self.multi_cell(0, self.SIZES.get(level, 10) * 0.55, title, new_x="LMARGIN",
-                        new_y="NEXT")
-        self.ln(1.2)
-
-    def paragraph(self, spans, indent=0, after=2.2):
-        with self.text_columns(text_align="LEFT", line_height=1.25,
-                               l_margin=self.l_margin + indent) as columns:
-            with columns.paragraph(bottom_margin=after) as paragraph:
-                self.spans(paragraph, spans)
-
-    def spans(self, paragraph, spans, style=""):
-        for span in spans:
-            kind = type(span).__name__
-            if kind in ("RawText", "LineBreak"):
-                self.set_font("DejaVu", style, self.TEXT)
-                paragraph.write(span.content if kind == "RawText" else " ")
-            elif kind == "InlineCode":
-                self.set_font("DejaVuMono", "", self.TEXT - 0.5)
-                paragraph.write(plain(span.children))
-            else:  # Strong, Emphasis, Link: their text in their style
-                extra = {"Strong": "B", "Emphasis": "I"}.get(kind, "")
-                self.spans(paragraph, span.children, "".join(sorted(set(style + extra))))
-
     def table_block(self, rows, padding=2.2):
-        """The largest font size (at most TABLE) at which no word is split; each column gets
-        its longest word, then its longest cell where room allows."""
+        """At the largest size (at most TABLE) where no word is split: each column gets its
+        longest word, then its longest cell where room allows. "a ± b" stays on one line."""
+        rows = [[cell.replace(" ± ", NBSP + "±" + NBSP) for cell in row] for row in rows]
         for size in np.arange(self.TABLE, 4.9, -0.5):
             self.set_font("DejaVu", "B", size)  # bold: the widest a header can be
-            columns = list(zip(*rows))
-            least = padding + np.array([max(self.get_string_width(word) for cell in column
-                                            for word in cell.split(" ")) for column in columns])
-            wanted = padding + np.array([max(map(self.get_string_width, column))
-                                         for column in columns])
+            least, wanted = (padding + np.array([max(self.get_string_width(part) for cell in column
+                                                     for part in split(cell)) for column in
+                                                 zip(*rows)]) for split in (str.split, lambda cell: [cell]))
             if least.sum() <= self.epw:
                 break
-        widths = wanted if wanted.sum() <= self.epw else least + (
-            self.epw - least.sum()) / (wanted - least).sum() * (wanted - least)
+        spare = (self.epw - least.sum()) / max((wanted - least).sum(), 1e-9)
+        widths = wanted if wanted.sum() <= self.epw else least + spare * (wanted - least)
         self.set_font("DejaVu", "", size)
-        with self.table(col_widths=list(widths), width=min(widths.sum(), self.epw),
-                        align="LEFT", text_align="LEFT", line_height=size * 0.45,
-                        padding=0.8) as table:
+        with self.table(col_widths=list(widths), width=min(widths.sum(), self.epw), align="LEFT",
+                        text_align="LEFT", line_height=size * 0.45, padding=0.8) as table:
             for row in rows:
                 cells = table.row()
                 for cell in row:
@@ -408,30 +369,28 @@ class PdfReport(FPDF):
         """Figures at their own size, side by side where they fit, else one under another,
         under one numbered caption that names the datasets."""
         self.figures += 1
-        paths = [self.folder / image.src for image in images]
         sizes = []
-        for path in paths:
-            with PIL.Image.open(path) as picture:
+        for image in images:
+            with PIL.Image.open(self.folder / image.src) as picture:
                 inches = np.array(picture.size) / picture.info.get("dpi", (110, 110))
-                sizes.append(np.minimum(inches * 25.4, self.epw * inches / inches[0]))
-        rows = [sizes] if sum(w for w, _ in sizes) + gap * (len(sizes) - 1) <= self.epw else [
-            [size] for size in sizes]
-        names = [plain(image.children).split(": ", 1) for image in images]
-        caption = f"Figure {self.figures}. {names[0][1]}" + (
-            f" ({'left to right' if len(rows) == 1 else 'top to bottom'}: "
-            f"{', '.join(n for n, _ in names)})." if len(images) > 1 else f" ({names[0][0]}).")
-        placed = iter(paths)
+            sizes.append(inches * 25.4 * min(1.0, self.epw / (inches[0] * 25.4)))
+        side_by_side = sum(w for w, _ in sizes) + gap * (len(sizes) - 1) <= self.epw
+        rows = [list(zip(images, sizes))] if side_by_side else [[pair] for pair in
+                                                                  zip(images, sizes)]
         for row in rows:
-            height = max(h for _, h in row)
+            height = max(h for _, (_, h) in row)
             if self.will_page_break(height + (12 if row is rows[-1] else 2)):
                 self.add_page()
-            left, top = (self.w - sum(w for w, _ in row) - gap * (len(row) - 1)) / 2, self.get_y()
-            for width, _ in row:
-                self.image(str(next(placed)), x=left, y=top, w=width)
+            left, top = (self.w - sum(w for _, (w, _) in row) - gap * (len(row) - 1)) / 2, self.y
+            for image, (width, _) in row:
+                self.image(str(self.folder / image.src), x=left, y=top, w=width)
                 left += width + gap
             self.set_y(top + height + 1)
+        names, caption = zip(*(plain(image.children).split(": ", 1) for image in images))
+        order = "" if len(images) == 1 else "left to right: " if side_by_side else "top to bottom: "
         self.set_font("DejaVu", "I", 8)
-        self.multi_cell(0, 3.8, caption, align="C", new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 3.8, f"Figure {self.figures}. {caption[0]} ({order}{', '.join(names)}).",
+                        align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(2.5)
 
 

@@ -273,3 +273,32 @@ def test_onednn_is_off_and_capped_unless_the_user_set_it():
                             env={**environment, "TF_ENABLE_ONEDNN_OPTS": "1"}, text=True,
                             check=True).stdout.split()
     assert default == ["0", "AVX2"] and chosen == ["1", "AVX2"]
+
+
+def test_set_changes_a_constant_for_one_run_only(write_arff, tmp_path):
+    path = write_arff(small_arff(rows=40), "small.arff")
+    metrics = part1_gan.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path),
+                              "--quiet", "--set", "NOISE_DIM=3", "--set", "SCALING=range"])
+    assert metrics["small"]["settings"]["NOISE_DIM"] == 3
+    assert metrics["small"]["architecture"][0]["input"] == 3  # the generator that ran
+    assert metrics["small"]["settings"]["SCALING"] == "range"
+    assert part1_gan.NOISE_DIM == 32 and part1_gan.SCALING == "quantile"
+
+
+def test_ablation_runs_each_change_on_each_seed_into_one_table(write_arff, tmp_path,
+                                                               monkeypatch):
+    path = write_arff(small_arff(rows=40), "small.arff")
+    monkeypatch.setattr(part1_gan, "ABLATION", {"a narrow noise": "NOISE_DIM=3"})
+    pd.DataFrame([("part2", "x", "default", "small", 0, "mae", 0.1)],
+                 columns=["part", "change", "setting", "dataset", "seed", "measure", "value"]
+                 ).to_csv(tmp_path / "ablation.csv", index=False)
+    results = part1_gan.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path),
+                              "--quiet", "--ablation", "2"])
+    assert [m["settings"]["NOISE_DIM"] for m in results["a narrow noise"]["small"]] == [3, 3]
+    assert [m["seed"] for m in results["the design above"]["small"]] == [0, 1]
+    table = pd.read_csv(tmp_path / "ablation.csv")
+    assert set(table["part"]) == {"part1", "part2"}  # the other part's rows are kept
+    part1 = table[table["part"] == "part1"]
+    assert set(part1["setting"]) == {"default", "NOISE_DIM=3"} and set(part1["seed"]) == {0, 1}
+    assert {"c2st_auc", "column_shapes", "epoch_used"} <= set(part1["measure"])
+    assert part1_gan.NOISE_DIM == 32 and not (tmp_path / "small").exists()
