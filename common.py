@@ -711,6 +711,8 @@ def plot_history(history, path, title, used=None):
                       marker="." if len(taken) < len(history) else None)
         if used is not None:
             axis.axvline(used, color="grey", linestyle=":", linewidth=1)
+        if kind == "accuracy":
+            axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
         axis.set_ylabel(AXIS_LABELS.get(kind, kind))
         if len(columns) > 1:
             axis.legend(ncols=2, frameon=False, handlelength=1.2, columnspacing=0.8)
