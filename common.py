@@ -613,23 +613,28 @@ class TrainingMonitor(keras.callbacks.Callback):
         return pd.DataFrame(self.rows)
 
 
-def plot_history(history, path, title):
-    """Losses on top, accuracies below, one line per column of the history frame."""
+def plot_history(history, path, title, extra=(), marked_epoch=None):
+    """Losses on top, accuracies below, then the `extra` columns (points where measured), one
+    line per column of the history frame; marked_epoch as a dotted vertical line."""
     losses = [c for c in history.columns if c.endswith("loss")]
     accuracies = [c for c in history.columns if "accuracy" in c]
-    figure, axes = plt.subplots(2 if accuracies else 1, 1, figsize=(8, 6 if accuracies else 4),
-                                sharex=True, squeeze=False)
-    for column in losses:
-        axes[0, 0].plot(history["epoch"], history[column], label=column.replace("_", " "))
-    axes[0, 0].set_ylabel("loss")
+    panels = [(losses, "loss")] + [(group, label) for group, label in (
+        (accuracies, "accuracy"), (list(extra), ", ".join(extra).replace("_", " "))) if group]
+    figure, axes = plt.subplots(len(panels), 1, figsize=(8, 2 + 2 * len(panels)), sharex=True,
+                                squeeze=False)
+    for axis, (columns, label) in zip(axes[:, 0], panels):
+        for column in columns:
+            measured = history[["epoch", column]].dropna()
+            axis.plot(measured["epoch"], measured[column], label=column.replace("_", " "),
+                      marker="." if len(measured) < len(history) else None)
+        if label == "accuracy":
+            axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+        if marked_epoch is not None:
+            axis.axvline(marked_epoch, color="black", linestyle=":", linewidth=1,
+                         label=f"epoch used ({marked_epoch})" if axis is axes[0, 0] else None)
+        axis.set_ylabel(label)
+        axis.legend()
     axes[0, 0].set_title(title)
-    if accuracies:
-        for column in accuracies:
-            axes[1, 0].plot(history["epoch"], history[column], label=column.replace("_", " "))
-        axes[1, 0].axhline(0.5, color="grey", linestyle=":", linewidth=1)
-        axes[1, 0].set_ylabel("accuracy")
-        axes[1, 0].legend()
-    axes[0, 0].legend()
     axes[-1, 0].set_xlabel("epoch")
     save_figure(figure, path)
 
