@@ -3,18 +3,13 @@
 python part1_gan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
 Every column of the ARFF file, the class included, is modelled, so each synthetic row is a
-complete record. Numbers are mapped to [-1, 1] through their empirical quantiles (`SCALING`), so
-skewed and zero-inflated columns become uniform and decode only to observed values; nominal
-attributes are one-hot. One record per column (name, kind, width) drives both the encoding and
-the generator's output heads, so the generator cannot make a value that does not exist and
-decoding gives back the file's types and categories. Each batch takes one discriminator step
-(logistic loss plus an R1 gradient penalty on the real rows, which keeps the discriminator from
-outrunning the generator) and one generator step (non-saturating loss). Rows are drawn from a
-running average of the generator's weights (`EMA`), which smooths the back-and-forth of the
-game. Two judges then score the synthetic rows: the discriminator, and a two-sample classifier
-(gradient boosting trained to tell real from synthetic rows, 5-fold; its key in files is
-`detector`) that scores each row with a model that never saw it. A neighbours index finds each
-row's nearest real record. Results land in OUT/<dataset>/part1/.
+complete record (numbers through their quantiles to [-1, 1], nominal attributes one-hot). Each
+batch takes one discriminator step (logistic loss plus an R1 gradient penalty on the real rows)
+and one generator step (non-saturating loss). Rows are drawn from a running average of the
+generator's weights (`EMA`), whose check every CHECK_EVERY epochs picks the epoch used and stops
+training (`Checkpoint`). Two judges score the rows: the discriminator, and a two-sample
+classifier (`detector` in files) that scores each row with a model that never saw it. Results
+land in OUT/<dataset>/part1/.
 """
 
 import time
@@ -36,7 +31,14 @@ LEARNING_RATE = 1e-3
 EMA = 0.99  # decay of the generator's running weight average
 R1_WEIGHT = 10.0
 SCALING = "quantile"  # of the numbers: "quantile" (uniform in [-1, 1]) or "range" (linear)
-EPOCHS = 250
+EPOCHS = 400  # cap: training stops earlier once the check has converged
+CHECK_EVERY = 10  # epochs between checks
+CHECK_ROWS = 1000  # at most this many real rows, and as many generated rows, per check
+CHECK_ROUNDS = 50  # boosting rounds of the check's classifier
+SMOOTH = 3  # a check's value: the mean AUC of it and the SMOOTH - 1 checks before it
+PATIENCE = 6  # converged: the last PATIENCE checks beat the best before by at most MIN_IMPROVEMENT
+MIN_IMPROVEMENT = 0.005
+BOOTSTRAP = 2000  # resamples of the 95% intervals
 EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
 RANDOM_SAMPLES = 100
 
@@ -50,8 +52,7 @@ class TabularGAN(keras.Model):
 
     def __init__(self, build_generator, discriminator, seed):
         super().__init__()
-        self.generator = build_generator()
-        # the generator that samples: a running average of the trained generator's weights
+        self.generator = build_generator()  # the one trained; the average is the one sampled
         self.average_generator = build_generator()
         self.average_generator.set_weights(self.generator.get_weights())
         self.discriminator = discriminator
@@ -71,19 +72,24 @@ class TabularGAN(keras.Model):
     def noise(self, count):
         return keras.random.normal((count, self.noise_dim), seed=self.seed_generator)
 
+    def discriminator_objective(self, real, fake):
+        """(objective, logistic loss, real logits, fake logits): the objective adds the R1
+        penalty, the squared gradient of the real rows' logits with respect to the rows."""
+        with tf.GradientTape() as penalty_tape:
+            penalty_tape.watch(real)
+            real_logits = self.discriminator(real, training=True)
+        real_gradients = penalty_tape.gradient(real_logits, real)
+        r1_penalty = tf.reduce_mean(tf.reduce_sum(tf.square(real_gradients), axis=1))
+        fake_logits = self.discriminator(fake, training=True)
+        d_loss = 0.5 * (tf.reduce_mean(tf.nn.softplus(-real_logits))
+                        + tf.reduce_mean(tf.nn.softplus(fake_logits)))
+        return d_loss + 0.5 * self.r1_weight * r1_penalty, d_loss, real_logits, fake_logits
+
     def train_step(self, real):
         count = tf.shape(real)[0]
         fake = self.generator(self.noise(count), training=True)
         with tf.GradientTape() as tape:
-            with tf.GradientTape() as penalty_tape:
-                penalty_tape.watch(real)
-                real_logits = self.discriminator(real, training=True)
-            real_gradients = penalty_tape.gradient(real_logits, real)
-            r1_penalty = tf.reduce_mean(tf.reduce_sum(tf.square(real_gradients), axis=1))
-            fake_logits = self.discriminator(fake, training=True)
-            d_loss = 0.5 * (tf.reduce_mean(tf.nn.softplus(-real_logits))
-                            + tf.reduce_mean(tf.nn.softplus(fake_logits)))
-            d_objective = d_loss + 0.5 * self.r1_weight * r1_penalty
+            d_objective, d_loss, real_logits, fake_logits = self.discriminator_objective(real, fake)
         common.gradient_step(self.d_optimizer, tape, d_objective, self.discriminator)
 
         with tf.GradientTape() as tape:
@@ -93,16 +99,21 @@ class TabularGAN(keras.Model):
         for average, weight in zip(self.average_generator.weights, self.generator.weights):
             average.assign(EMA * average + (1.0 - EMA) * weight)
 
-        self.trackers["d_loss"].update_state(d_loss)
-        self.trackers["g_loss"].update_state(g_loss)
-        self.trackers["d_accuracy_real"].update_state(tf.cast(real_logits > 0, "float32"))
-        self.trackers["d_accuracy_fake"].update_state(tf.cast(fake_logits < 0, "float32"))
+        for tracker, value in zip(self.trackers.values(), (d_loss, g_loss, real_logits > 0,
+                                                           fake_logits < 0)):
+            tracker.update_state(tf.cast(value, "float32"))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def sample(self, count, rng):
-        """Encoded synthetic rows from NumPy noise drawn with rng."""
+    @property
+    def networks(self):
+        return self.generator, self.average_generator, self.discriminator
+
+    def sample(self, count, rng, trained=False):
+        """Encoded synthetic rows from NumPy noise drawn with rng: of the averaged generator, or
+        of the trained one (the generator the discriminator last trained against)."""
         noise = rng.standard_normal((count, self.noise_dim)).astype("float32")
-        return self.average_generator.predict(noise, batch_size=1024, verbose=0)
+        generator = self.generator if trained else self.average_generator
+        return generator.predict(noise, batch_size=1024, verbose=0)
 
     def realness(self, encoded):
         """The discriminator's probability that each encoded row is real."""
@@ -110,19 +121,78 @@ class TabularGAN(keras.Model):
         return 1.0 / (1.0 + np.exp(-logits))
 
 
-# --- Fidelity measures ----------------------------------------------------------------------------
+# --- Training -------------------------------------------------------------------------------------
+
+
+def stopping_rule(checks):
+    """(index of the best check, converged) for the check AUCs so far: each check smoothed as
+    the mean of it and up to SMOOTH - 1 checks before it; the best has the lowest smoothed value;
+    converged once the last PATIENCE checks beat the best before them by at most MIN_IMPROVEMENT."""
+    smoothed = [np.mean(checks[max(0, i - SMOOTH + 1):i + 1]) for i in range(len(checks))]
+    converged = (len(checks) > PATIENCE
+                 and min(smoothed[-PATIENCE:]) >= min(smoothed[:-PATIENCE]) - MIN_IMPROVEMENT)
+    return int(np.argmin(smoothed)), bool(converged)
+
+
+class Checkpoint(keras.callbacks.Callback):
+    """Every CHECK_EVERY epochs and at the last, the check (logged as `check_auc`): a 2-fold
+    two-sample test (CHECK_ROUNDS boosting rounds) of the averaged generator's rows for fixed
+    noise against at most CHECK_ROWS fixed real rows. Keeps the three networks of the best check,
+    stops training once the stopping rule says converged, and restores the kept networks."""
+
+    def __init__(self, encoder, real, seed, rng):
+        super().__init__()
+        self.encoder, self.seed, self.real = encoder, seed, common.at_most(real, CHECK_ROWS, seed)
+        self.noise = rng.standard_normal((len(self.real), NOISE_DIM)).astype("float32")
+        self.epochs, self.checks, self.kept, self.converged = [], [], None, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % CHECK_EVERY and epoch + 1 < self.params["epochs"]:
+            return
+        synthetic = self.encoder.inverse_transform(self.model.average_generator(self.noise))
+        logs["check_auc"] = common.c2st_auc(self.encoder, self.real, synthetic, self.seed,
+                                            folds=2, rounds=CHECK_ROUNDS)
+        self.epochs.append(epoch + 1)
+        self.checks.append(logs["check_auc"])
+        best, self.converged = stopping_rule(self.checks)
+        self.epoch_used = self.epochs[best]
+        if best == len(self.checks) - 1:
+            self.kept = [network.get_weights() for network in self.model.networks]
+        self.model.stop_training = self.converged
+
+    def on_train_end(self, logs=None):
+        for network, weights in zip(self.model.networks, self.kept):
+            network.set_weights(weights)
+
+
+def train(dataset, encoder, epochs, seed, rng, quiet):
+    """Fit the GAN until the check converges (or for `epochs`); the networks of the best check
+    are kept. Returns the GAN, the per-epoch history and the checkpoint callback."""
+    gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder),
+                     common.build_mlp(encoder.width, name="discriminator"), seed)
+    batch_size = min(BATCH_SIZE, len(dataset.frame))
+    gan.compile(keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
+                keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9), R1_WEIGHT,
+                steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
+    checkpoint = Checkpoint(encoder, dataset.frame, seed, rng)
+    monitor = common.TrainingMonitor(quiet)  # after the checkpoint: it records check_auc too
+    start = time.perf_counter()
+    gan.fit(encoder.transform(dataset.frame, rng=rng), epochs=epochs, batch_size=batch_size,
+            shuffle=True, verbose=0, callbacks=[checkpoint, monitor])
+    return gan, monitor.frame, checkpoint, time.perf_counter() - start
+
+
+# --- Analysis -------------------------------------------------------------------------------------
 
 
 def class_accuracies(dataset, synthetic, seed):
     """(TSTR, TRTR): a random forest trained on synthetic rows and tested on the real rows, and
     the same forest 5-fold cross-validated on the real rows (at most MEASURE_ROWS of each)."""
-    encoder = common.TabularEncoder(dataset.features)
-    real = common.at_most(dataset.frame, common.MEASURE_ROWS, seed)
-    synthetic = common.at_most(synthetic, common.MEASURE_ROWS, seed)
-    real_x = encoder.transform(real.drop(columns=dataset.class_column))
-    real_y = real[dataset.class_column].astype(str)
-    synthetic_x = encoder.transform(synthetic.drop(columns=dataset.class_column))
-    synthetic_y = synthetic[dataset.class_column].astype(str)
+    encoder, label = common.TabularEncoder(dataset.features), dataset.class_column
+    (real_x, real_y), (synthetic_x, synthetic_y) = (
+        (encoder.transform(rows.drop(columns=label)), rows[label].astype(str))
+        for rows in (common.at_most(frame, common.MEASURE_ROWS, seed)
+                     for frame in (dataset.frame, synthetic)))
     forest = RandomForestClassifier(random_state=seed, n_jobs=-1)
     tstr = forest.fit(synthetic_x, synthetic_y).score(real_x, real_y)
     splits = StratifiedKFold(5, shuffle=True, random_state=seed)
@@ -137,43 +207,38 @@ def copy_rate(real, synthetic):
     return float(np.mean([row in real_rows for row in rows]))
 
 
-# --- Training -------------------------------------------------------------------------------------
+JUDGES = {"discriminator": "the GAN's discriminator", "detector": "the two-sample classifier"}
 
 
-def train(dataset, encoder, epochs, seed, rng, quiet):
-    """Fit the GAN; the generator of the last epoch is kept."""
-    gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder),
-                     common.build_mlp(encoder.width, name="discriminator"), seed)
-    batch_size = min(BATCH_SIZE, len(dataset.frame))
-    gan.compile(keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
-                keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9), R1_WEIGHT,
-                steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
-    monitor = common.TrainingMonitor(quiet)
-    training_rows = encoder.transform(dataset.frame, rng=rng)
-    start = time.perf_counter()
-    gan.fit(training_rows, epochs=epochs, batch_size=batch_size,
-            shuffle=True, verbose=0, callbacks=[monitor])
-    return gan, monitor.frame, time.perf_counter() - start
-
-
-# --- Analysis -------------------------------------------------------------------------------------
-
-
-JUDGES = {"discriminator": "the GAN's discriminator",
-          "detector": "the two-sample classifier"}
-
-
-def judge(scores, distances):
-    """How one judge splits the examined rows (score: probability of being real): which rows
-    fooled it (score >= 0.5), the EXAMPLES most and least convincing of each group, and the mean
-    distance to the nearest real record of each group."""
+def judge(scores, distances, picked, rng):
+    """One judge's verdict (fooled: probability of being real >= 0.5): its numbers (rows in each
+    group, their mean distance to the nearest real record and its gap, the random samples
+    `picked` that passed, their score range) and the EXAMPLES most and least convincing rows."""
     fooled = scores >= 0.5
     by_score = np.argsort(-scores, kind="stable")
-    return {"fooled": fooled,
-            "fooled_order": by_score[fooled[by_score]][:EXAMPLES],
-            "not_fooled_order": by_score[~fooled[by_score]][::-1][:EXAMPLES],
-            "distance_fooled": float(distances[fooled].mean()) if fooled.any() else None,
-            "distance_not_fooled": float(distances[~fooled].mean()) if (~fooled).any() else None}
+    groups = {"fooled": distances[fooled], "not_fooled": distances[~fooled]}
+    gap = distance_gap(groups["not_fooled"], groups["fooled"], rng)
+    numbers = {"passed_of_100": int(sum(scores[picked] >= 0.5)),
+               "score_min_of_100": float(scores[picked].min()),
+               "score_max_of_100": float(scores[picked].max()),
+               **{f"{name}_count": len(group) for name, group in groups.items()},
+               **{f"mean_distance_{name}": float(group.mean()) if len(group) else None
+                  for name, group in groups.items()},
+               **dict(zip(("distance_gap", "distance_gap_low", "distance_gap_high"), gap))}
+    return numbers, {"fooled": by_score[fooled[by_score]][:EXAMPLES],
+                     "not_fooled": by_score[~fooled[by_score]][::-1][:EXAMPLES]}
+
+
+def distance_gap(not_fooled, fooled, rng):
+    """(gap, low, high): how much nearer the real records the rows that fooled a judge lie than
+    those that did not (mean distance not fooled - fooled), with a 95% interval from BOOTSTRAP
+    resamples of the rows of each group; Nones when a group is empty."""
+    if not len(fooled) or not len(not_fooled):
+        return None, None, None
+    draws = [group[rng.integers(len(group), size=(BOOTSTRAP, len(group)))].mean(axis=1)
+             for group in (not_fooled, fooled)]
+    low, high = np.percentile(draws[0] - draws[1], [2.5, 97.5])
+    return float(not_fooled.mean() - fooled.mean()), float(low), float(high)
 
 
 def example_table(samples, scores, real, nearest, distances, order, detector):
@@ -190,29 +255,33 @@ def example_table(samples, scores, real, nearest, distances, order, detector):
 
 
 def lead_statistics(history):
-    """Who led each epoch (the side with the lower loss), how often the lead changed, and by how
-    much: the mean gap g_loss - d_loss over all epochs and over the last quarter."""
+    """Who led (lower loss), how often the lead changed in all, early (first 10% of the epochs)
+    and late (last 25%); in all, early and late: the discriminator's share of the epochs, the mean
+    gap g_loss - d_loss and the swing (max - min) of its mean accuracy on real and fake rows."""
     gap = (history["g_loss"] - history["d_loss"]).to_numpy()
-    discriminator_leads = gap > 0
-    last_quarter = gap[-max(1, len(gap) // 4):]
-    return {
-        "lead_changes": int(np.count_nonzero(discriminator_leads[1:] != discriminator_leads[:-1])),
-        "discriminator_lead_share": float(discriminator_leads.mean()),
-        "mean_loss_gap": float(gap.mean()),
-        "late_loss_gap": float(last_quarter.mean()),
-    }
+    accuracy = ((history["d_accuracy_real"] + history["d_accuracy_fake"]) / 2).to_numpy()
+    leads = gap > 0  # the discriminator's loss is the lower
+    changes = np.flatnonzero(leads[1:] != leads[:-1]) + 1  # the epochs a new lead starts
+    early, late = max(1, len(gap) // 10), len(gap) - max(1, len(gap) // 4)
+    statistics = {"lead_changes": len(changes), "lead_changes_early": int(sum(changes < early)),
+                  "lead_changes_late": int(sum(changes >= late))}
+    for share, name, window in (("discriminator", "mean", slice(None)), ("early", "early",
+                                slice(0, early)), ("late", "late", slice(late, None))):
+        statistics.update({f"{share}_lead_share": float(leads[window].mean()),
+                           f"{name}_loss_gap": float(gap[window].mean()),
+                           f"{name}_d_accuracy_swing": float(np.ptp(accuracy[window]))})
+    return statistics
 
 
-def plot_samples(encoder, real, fooled, not_fooled, path, seed):
+def plot_samples(name, encoder, real, fooled, not_fooled, path, seed):
     """PCA of the encoded real rows with the example samples of each judge (one panel each)
     and lines to their nearest real records."""
-    real_x = encoder.transform(real)
-    pca = PCA(2, random_state=seed).fit(real_x)
-    points = pca.transform(real_x)
-    figure, axes = common.plt.subplots(1, len(JUDGES), figsize=(11, 5.2), sharex=True,
-                                       sharey=True)
+    pca = PCA(2, random_state=seed).fit(encoder.transform(real))
+    points = pca.transform(encoder.transform(real))
+    figure, axes = common.plt.subplots(1, len(JUDGES), figsize=(2 * common.HALF_WIDTH, 3.1),
+                                       sharex=True, sharey=True)
     for axis, (detector, title) in zip(axes, JUDGES.items()):
-        axis.scatter(points[:, 0], points[:, 1], s=8, c="lightgrey", label="real rows")
+        axis.scatter(points[:, 0], points[:, 1], s=4, c="lightgrey", label="real rows")
         for table, colour, label in ((fooled, "tab:green", "fooled it"),
                                      (not_fooled, "tab:red", "did not fool it")):
             table = table[table["chosen_by"] == detector]
@@ -221,20 +290,14 @@ def plot_samples(encoder, real, fooled, not_fooled, path, seed):
             own = pca.transform(encoder.transform(table[real.columns]))
             neighbour = pca.transform(encoder.transform(
                 table[[f"nearest_real_{c}" for c in real.columns]].set_axis(real.columns, axis=1)))
-            for (x0, y0), (x1, y1) in zip(own, neighbour):
-                axis.plot([x0, x1], [y0, y1], color=colour, linewidth=0.8, alpha=0.6)
-            axis.scatter(own[:, 0], own[:, 1], s=40, c=colour, marker="X", label=label)
-        axis.set_xlabel("principal component 1")
-        axis.set_title(title[0].upper() + title[1:])
-        axis.legend()
+            axis.plot(np.c_[own[:, 0], neighbour[:, 0]].T, np.c_[own[:, 1], neighbour[:, 1]].T,
+                      color=colour, linewidth=0.8, alpha=0.6)  # one line per pair
+            axis.scatter(own[:, 0], own[:, 1], s=22, c=colour, marker="X", label=label)
+        axis.set_xlabel("principal component 1 of the real rows")
+        axis.set_title(f"{name}: {title}")
+        axis.legend(loc="best", framealpha=0.8, handletextpad=0.3, borderpad=0.3)
     axes[0].set_ylabel("principal component 2")
-    figure.suptitle("Generated samples and their nearest real records (lines)")
     common.save_figure(figure, path)
-
-
-def _key(detector, name):
-    """The metrics key of a judge's number: the discriminator's keep their plain names."""
-    return name if detector == "discriminator" else f"detector_{name}"
 
 
 # --- Main -----------------------------------------------------------------------------------------
@@ -252,52 +315,33 @@ def analyse(gan, encoder, dataset, rng, seed):
               "detector": detector_scores.to_numpy()}
     (nearest, distances), (_, real_distances) = common.nearest_rows(
         encoder.transform(real), encoder.transform(examined), None)
-    verdicts = {detector: judge(scores[detector], distances) for detector in JUDGES}
+    picked = rng.choice(len(examined), RANDOM_SAMPLES, replace=False)
+    verdicts = {detector: judge(scores[detector], distances, picked, rng) for detector in JUDGES}
     tables = {label: pd.concat([example_table(examined, scores, real, nearest, distances,
-                                              verdicts[detector][f"{label}_order"], detector)
+                                              verdicts[detector][1][label], detector)
                                 for detector in JUDGES], ignore_index=True)
               for label in ("fooled", "not_fooled")}
-    picked = rng.choice(len(examined), RANDOM_SAMPLES, replace=False)
-    passed = {detector: scores[detector][picked] >= 0.5 for detector in JUDGES}
-    random_samples = examined.iloc[picked].reset_index(drop=True)
-    for detector in JUDGES:
-        random_samples[f"{detector}_score"] = scores[detector][picked]
-    random_samples["passed"] = passed["discriminator"]
-    random_samples["passed_detector"] = passed["detector"]
+    random_samples = examined.iloc[picked].reset_index(drop=True).assign(
+        discriminator_score=scores["discriminator"][picked],
+        detector_score=scores["detector"][picked])
+    random_samples["passed"] = random_samples["discriminator_score"] >= 0.5
+    random_samples["passed_detector"] = random_samples["detector_score"] >= 0.5
+    # the generator the discriminator last trained against, scored by the same discriminator
+    trained_passed = gan.realness(gan.sample(RANDOM_SAMPLES, rng, trained=True)) >= 0.5
     independent = common.independent_columns(real, len(real), rng)
     tstr, trtr = class_accuracies(dataset, synthetic, seed)
     metrics = {"synthetic_rows": len(synthetic), "examined_rows": len(examined),
-               "detector_auc": detector_auc,
-               "real_nearest_distance": float(real_distances.mean())}
-    for detector, verdict in verdicts.items():
-        fooled = verdict["fooled"]
-        metrics.update({
-            _key(detector, "passed_of_100"): int(passed[detector].sum()),
-            _key(detector, "fooled_count"): int(fooled.sum()),
-            _key(detector, "not_fooled_count"): int((~fooled).sum()),
-            _key(detector, "mean_distance_fooled"): verdict["distance_fooled"],
-            _key(detector, "mean_distance_not_fooled"): verdict["distance_not_fooled"],
-            _key(detector, "score_min_of_100"): float(scores[detector][picked].min()),
-            _key(detector, "score_max_of_100"): float(scores[detector][picked].max())})
-    metrics.update({
-        "c2st_auc": detector_auc,
-        "tstr_accuracy": tstr,
-        "trtr_accuracy": trtr,
-        "copy_rate": copy_rate(real, synthetic),
-        "column_shapes": common.column_shapes(real, synthetic),
-        "independent_column_shapes": common.column_shapes(real, independent),
-        "pair_trends": common.pair_trends(real, synthetic),
-        "independent_pair_trends": common.pair_trends(real, independent),
-    })
+               "detector_auc": detector_auc, "c2st_auc": detector_auc,
+               "real_nearest_distance": float(real_distances.mean()),
+               "trained_passed_of_100": int(trained_passed.sum()), "tstr_accuracy": tstr,
+               "trtr_accuracy": trtr, "copy_rate": copy_rate(real, synthetic)}
+    for detector, (numbers, _) in verdicts.items():  # the discriminator's keep plain names
+        metrics.update({name if detector == "discriminator" else f"detector_{name}": value
+                        for name, value in numbers.items()})
+    for prefix, rows in (("", synthetic), ("independent_", independent)):
+        metrics[f"{prefix}column_shapes"] = common.column_shapes(real, rows)
+        metrics[f"{prefix}pair_trends"] = common.pair_trends(real, rows)
     return synthetic, tables, random_samples, metrics
-
-
-def architecture(gan):
-    """The networks that trained, as rows of the report's table."""
-    return [common.describe_network(gan.generator, gan.g_optimizer, "G(Z): a row from noise",
-                                    "heads"),
-            common.describe_network(gan.discriminator, gan.d_optimizer, "D(row): real or not",
-                                    "logit")]
 
 
 def run_dataset(dataset, args):
@@ -307,42 +351,41 @@ def run_dataset(dataset, args):
     encoder = common.TabularEncoder(dataset.frame, numeric=SCALING)
     say(args.quiet, f"{dataset.name}: {len(dataset.frame)} rows, {encoder.width} encoded columns, "
                     f"{args.epochs} epochs")
-    gan, history, train_seconds = train(dataset, encoder, args.epochs, args.seed, rng, args.quiet)
-    real = dataset.frame
+    gan, history, checkpoint, train_seconds = train(dataset, encoder, args.epochs, args.seed, rng,
+                                                    args.quiet)
+    used = history.iloc[checkpoint.epoch_used - 1]
     synthetic, tables, random_samples, measured = analyse(gan, encoder, dataset, rng, args.seed)
     metrics = {
-        **dataset.summary,
-        **measured,
-        "epochs": args.epochs,
-        "train_seconds": round(train_seconds, 2),
+        **dataset.summary, **measured,
+        "epochs": args.epochs, "epochs_run": len(history), "epoch_used": checkpoint.epoch_used,
+        "converged": checkpoint.converged, "check_auc_used": float(used["check_auc"]),
+        "check_auc_first": checkpoint.checks[0], "train_seconds": round(train_seconds, 2),
         **lead_statistics(history),
-        "final_d_loss": float(history["d_loss"].iloc[-1]),
-        "final_g_loss": float(history["g_loss"].iloc[-1]),
-        "final_d_accuracy_real": float(history["d_accuracy_real"].iloc[-1]),
-        "final_d_accuracy_fake": float(history["d_accuracy_fake"].iloc[-1]),
+        **{f"{when}_{name}": float(row[name]) for when, row in (("used", used),
+                                                                  ("final", history.iloc[-1]))
+           for name in ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")},
         "seed": args.seed,
-        "architecture": architecture(gan),
+        "architecture": [common.describe_network(*network) for network in (  # the networks
+            (gan.generator, gan.g_optimizer, "G(Z): a row from noise", "heads"),
+            (gan.discriminator, gan.d_optimizer, "D(row): real or not", "logit"))],
         "settings": common.hyperparameters(globals(), args.epochs),
     }
 
     with common.output_folder(args.out, dataset.name, "part1") as folder:
-        history.to_csv(folder / "losses.csv", index=False)
-        common.plot_history(history, folder / "losses.png", f"{dataset.name}: GAN losses per epoch")
-        tables["fooled"].to_csv(folder / "fooled.csv", index=False)
-        tables["not_fooled"].to_csv(folder / "not_fooled.csv", index=False)
-        plot_samples(encoder, real, tables["fooled"], tables["not_fooled"],
+        common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
+                            used=checkpoint.epoch_used)
+        plot_samples(dataset.name, encoder, dataset.frame, tables["fooled"], tables["not_fooled"],
                      folder / "samples.png", args.seed)
-        random_samples.to_csv(folder / "samples_100.csv", index=False)
-        synthetic.to_csv(folder / "synthetic.csv", index=False)
+        for name, frame in {"losses": history, **tables, "samples_100": random_samples,
+                            "synthetic": synthetic}.items():
+            frame.to_csv(folder / f"{name}.csv", index=False)
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
         report.write_run_report(folder, "part1")
-    say(args.quiet, f"{dataset.name}: c2st_auc {metrics['c2st_auc']:.3f}  tstr "
-                    f"{metrics['tstr_accuracy']:.3f}  trtr {metrics['trtr_accuracy']:.3f}  column "
-                    f"shapes {metrics['column_shapes']:.3f}  pair trends "
-                    f"{metrics['pair_trends']:.3f} (independent columns "
-                    f"{metrics['independent_pair_trends']:.3f})  -> "
-                    f"{args.out}/{dataset.name}/part1/")
+    say(args.quiet, f"{dataset.name}: epoch used {checkpoint.epoch_used} of {len(history)}  " +
+        "  ".join(f"{key} {metrics[key]:.3f}" for key in (
+            "c2st_auc", "tstr_accuracy", "trtr_accuracy", "column_shapes", "pair_trends",
+            "independent_pair_trends")) + f"  -> {args.out}/{dataset.name}/part1/")
     return metrics
 
 

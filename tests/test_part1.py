@@ -8,6 +8,8 @@ import pytest
 
 import common
 import part1_gan
+import tensorflow as tf
+from conftest import small_arff
 
 
 @pytest.fixture(scope="module")
@@ -38,10 +40,9 @@ def test_every_artifact_has_its_columns_and_rows(runs, name):
             if pd.api.types.is_integer_dtype(real[column]):
                 assert pd.api.types.is_integer_dtype(synthetic[column])
 
+    assert losses["check_auc"].notna().tolist() == [False, True]  # checked at the last epoch
     samples = pd.read_csv(folder / "samples_100.csv")
     assert len(samples) == 100
-    assert (samples["passed"] == (samples["discriminator_score"] >= 0.5)).all()
-    assert (samples["passed_detector"] == (samples["detector_score"] >= 0.5)).all()
     assert samples["detector_score"].between(0, 1).all()
     for table_name in ("fooled.csv", "not_fooled.csv"):
         table = pd.read_csv(folder / table_name)
@@ -74,7 +75,18 @@ def test_metrics_and_report_agree(runs, name):
                 "detector_mean_distance_not_fooled", "column_shapes", "pair_trends",
                 "independent_column_shapes", "independent_pair_trends"):
         assert key in metrics
-    assert metrics["detector_auc"] == metrics["c2st_auc"]  # one test, one classifier
+    assert metrics["epochs_run"] == 2 and metrics["epoch_used"] == 2 and not metrics["converged"]
+    losses = pd.read_csv(folder / "losses.csv")
+    assert metrics["check_auc_used"] == metrics["check_auc_first"] == losses["check_auc"].iloc[1]
+    assert metrics["used_d_loss"] == losses["d_loss"].iloc[1]
+    for prefix in ("", "detector_"):
+        gap = metrics[f"{prefix}distance_gap"]
+        if gap is not None:
+            assert gap == pytest.approx(metrics[f"{prefix}mean_distance_not_fooled"]
+                                        - metrics[f"{prefix}mean_distance_fooled"])
+            assert (metrics[f"{prefix}distance_gap_low"] <= gap
+                    <= metrics[f"{prefix}distance_gap_high"])
+    assert 0 <= metrics["trained_passed_of_100"] <= 100
     samples = pd.read_csv(folder / "samples_100.csv")
     assert metrics["passed_of_100"] == samples["passed"].sum()
     assert metrics["detector_passed_of_100"] == samples["passed_detector"].sum()
@@ -132,11 +144,121 @@ def test_copy_rate_and_class_accuracies_on_real_data():
 
 
 def test_lead_statistics_count_changes_and_measure_the_gap():
-    history = pd.DataFrame({"d_loss": [0.6, 0.7, 0.6, 0.6], "g_loss": [0.7, 0.6, 0.7, 0.8]})
+    history = pd.DataFrame({"d_loss": [0.6, 0.7, 0.6, 0.6], "g_loss": [0.7, 0.6, 0.7, 0.8],
+                            "d_accuracy_real": [0.9, 0.5, 0.6, 0.6],
+                            "d_accuracy_fake": [0.9, 0.5, 0.6, 0.8]})
     lead = part1_gan.lead_statistics(history)
     assert lead["lead_changes"] == 2 and lead["discriminator_lead_share"] == 0.75
+    assert lead["lead_changes_early"] == 0 and lead["lead_changes_late"] == 0
     assert lead["mean_loss_gap"] == pytest.approx(0.075)
-    assert lead["late_loss_gap"] == pytest.approx(0.2)
+    assert lead["late_loss_gap"] == pytest.approx(0.2) and lead["late_lead_share"] == 1.0
+    assert lead["early_loss_gap"] == pytest.approx(0.1) and lead["early_lead_share"] == 1.0
+    assert lead["early_d_accuracy_swing"] == lead["late_d_accuracy_swing"] == 0.0
+    assert lead["mean_d_accuracy_swing"] == pytest.approx(0.4)
+    # 40 epochs: the generator leads epochs 1-3 and 30-40, the discriminator in between
+    gap = np.r_[-np.ones(3), np.ones(26), -np.ones(11)] * 0.01
+    lead = part1_gan.lead_statistics(pd.DataFrame({
+        "d_loss": 0.69 - gap / 2, "g_loss": 0.69 + gap / 2,
+        "d_accuracy_real": np.linspace(0, 1, 40), "d_accuracy_fake": np.linspace(0, 1, 40)}))
+    assert lead["lead_changes"] == 2
+    assert (lead["lead_changes_early"], lead["lead_changes_late"]) == (1, 0)
+    assert lead["early_lead_share"] == 0.25 and lead["late_lead_share"] == 0.0
+    assert lead["late_d_accuracy_swing"] == pytest.approx(9 / 39)
+
+
+def test_stopping_rule_stops_once_the_smoothed_check_stops_improving():
+    improving = [0.9 - 0.02 * index for index in range(20)]
+    best, converged = part1_gan.stopping_rule(improving)
+    assert best == 19 and not converged
+    plateau = [0.9, 0.8, 0.7, 0.6, 0.6, 0.6] + [0.6, 0.602, 0.598, 0.601, 0.6, 0.599]
+    assert part1_gan.stopping_rule(plateau[:-1])[1] is False  # not yet PATIENCE checks long
+    best, converged = part1_gan.stopping_rule(plateau)
+    assert converged and 5 <= best < len(plateau)
+    # a lone lucky check between poor ones is not the one picked (SMOOTH = 3)
+    lucky = [0.9, 0.7, 0.6, 0.59, 0.6, 0.72, 0.5, 0.72, 0.6, 0.6]
+    assert part1_gan.stopping_rule(lucky)[0] == 4
+
+
+def tiny_training(monkeypatch, write_arff, checks, epochs=30):
+    """part1_gan.train on a 40-row file, checked every epoch, with the check's AUCs scripted;
+    returns the GAN, its history, the checkpoint and the averaged generator's raw output at each
+    check."""
+    monkeypatch.setattr(part1_gan, "CHECK_EVERY", 1)
+    monkeypatch.setattr(part1_gan, "SMOOTH", 1)
+    monkeypatch.setattr(part1_gan, "PATIENCE", 3)
+    scripted = iter(checks)
+    monkeypatch.setattr(common, "c2st_auc", lambda *args, **kwargs: next(scripted))
+    dataset = common.load_dataset(write_arff(small_arff()), quiet=True)
+    encoder = common.TabularEncoder(dataset.frame, numeric="quantile")
+    outputs, decode = [], encoder.inverse_transform
+    monkeypatch.setattr(encoder, "inverse_transform",
+                        lambda matrix: outputs.append(np.array(matrix)) or decode(matrix))
+    common.seed_everything(0)
+    gan, history, checkpoint, _ = part1_gan.train(dataset, encoder, epochs, 0,
+                                                  np.random.default_rng(0), True)
+    return gan, history, checkpoint, outputs
+
+
+def test_checkpoint_stops_a_converged_run_and_keeps_the_best_checks_networks(monkeypatch,
+                                                                              write_arff):
+    gan, history, checkpoint, outputs = tiny_training(monkeypatch, write_arff,
+                                                      [0.9, 0.6, 0.7, 0.7, 0.7, 0.7])
+    assert checkpoint.converged and len(history) == 5 and checkpoint.epoch_used == 2
+    assert history["check_auc"].tolist() == [0.9, 0.6, 0.7, 0.7, 0.7]
+    now = np.array(gan.average_generator(checkpoint.noise))
+    np.testing.assert_allclose(now, outputs[1], rtol=1e-6)  # the networks of epoch 2 are back
+    assert not np.allclose(now, outputs[-1])
+
+
+def test_checkpoint_runs_to_the_cap_while_the_check_improves(monkeypatch, write_arff):
+    _, history, checkpoint, _ = tiny_training(monkeypatch, write_arff,
+                                              [0.9 - 0.05 * i for i in range(8)], epochs=8)
+    assert not checkpoint.converged and len(history) == 8 and checkpoint.epoch_used == 8
+
+
+def test_the_averaged_generator_is_sampled_and_differs_from_the_trained_one(monkeypatch,
+                                                                             write_arff):
+    gan, *_ = tiny_training(monkeypatch, write_arff, [0.9 - 0.05 * i for i in range(5)], epochs=5)
+    assert not all(np.allclose(a, b) for a, b in zip(gan.generator.get_weights(),
+                                                     gan.average_generator.get_weights()))
+    noise = np.random.default_rng(1).standard_normal((8, part1_gan.NOISE_DIM)).astype("float32")
+    sampled = gan.sample(8, np.random.default_rng(1))
+    np.testing.assert_allclose(sampled, gan.average_generator.predict(noise, verbose=0), rtol=1e-6)
+    assert not np.allclose(sampled, gan.generator.predict(noise, verbose=0))
+    np.testing.assert_allclose(gan.sample(8, np.random.default_rng(1), trained=True),
+                               gan.generator.predict(noise, verbose=0), rtol=1e-6)
+
+
+def test_r1_penalty_changes_the_discriminators_gradient():
+    real = common.load_dataset("diabetes", quiet=True).frame.head(64)
+    encoder = common.TabularEncoder(real, numeric="quantile")
+    common.seed_everything(0)
+    gan = part1_gan.TabularGAN(lambda: common.build_generator(4, encoder),
+                               common.build_mlp(encoder.width, name="discriminator"), seed=0)
+    rows = tf.constant(encoder.transform(real))
+    fake = gan.generator(np.random.default_rng(0).standard_normal((64, 4)).astype("float32"))
+
+    def step(r1_weight):
+        gan.r1_weight = r1_weight
+        with tf.GradientTape() as tape:
+            objective, loss, *_ = gan.discriminator_objective(rows, fake)
+        return float(objective), float(loss), tape.gradient(
+            objective, gan.discriminator.trainable_weights)
+
+    (plain, plain_loss, plain_gradient), (penalised, loss, gradient) = step(0.0), step(10.0)
+    assert plain == plain_loss == loss < penalised
+    assert not all(np.allclose(a, b) for a, b in zip(plain_gradient, gradient))
+
+
+def test_distance_gap_and_its_bootstrap_interval():
+    rng = np.random.default_rng(0)
+    near, far = rng.normal(1.0, 0.1, 300), rng.normal(1.5, 0.1, 300)
+    gap, low, high = part1_gan.distance_gap(far, near, rng)
+    assert low < gap < high and gap == pytest.approx(far.mean() - near.mean())
+    assert 0.45 < low and high < 0.55 and high - low < 0.05
+    same = part1_gan.distance_gap(near[:150], near[150:], rng)
+    assert same[1] < 0 < same[2]  # no difference: the interval holds 0
+    assert part1_gan.distance_gap(near, near[:0], rng) == (None, None, None)
 
 
 def test_detector_scores_rows_it_never_saw_and_ranks_real_looking_rows_higher():
