@@ -41,6 +41,9 @@ MIN_IMPROVEMENT = 0.005
 BOOTSTRAP = 2000  # resamples of the 95% intervals
 EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
 RANDOM_SAMPLES = 100
+ABLATION = {"the trained generator samples, not the average": "EMA=0",
+            "no R1 penalty": "R1_WEIGHT=0",
+            "numbers scaled linearly, not by quantiles": "SCALING=range"}
 
 
 # --- Model ----------------------------------------------------------------------------------------

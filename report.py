@@ -39,11 +39,12 @@ ABLATION_MEASURES = {
 
 class Run:
     """One finished run (OUT/<name>/<part>/): its metrics `m` (Part 2's blackbox.json under
-    `box`), its CSVs, and `path`, its folder as the report links it."""
+    `box`), its CSVs, `path` (its folder as the report links it) and `f`, what the template
+    says of it beyond its metrics: numbers and verdicts."""
 
-    def __init__(self, root, name, part):
+    def __init__(self, root, name, part, path=None):
         self.name, self.part, self.folder = name, part, Path(root) / name / part
-        self.path = f"{name}/{part}/"
+        self.path = f"{name}/{part}/" if path is None else path
 
     @cached_property
     def m(self):
@@ -56,22 +57,16 @@ class Run:
 
     @cached_property
     def f(self):
-        """What the template says of this run beyond its metrics: numbers and verdicts."""
         return (part1_facts if self.part == "part1" else part2_facts)(self)
 
 
-# --- Formatting -----------------------------------------------------------------------------------
-
-
-def text(value):
-    """A table cell: floats with at most three decimals (whole floats as integers)."""
-    if isinstance(value, (float, np.floating)):
-        return "" if np.isnan(value) else f"{value:.3f}".rstrip("0").rstrip(".")
-    return str(value).replace("|", "\\|")
-
-
 def markdown_table(frame):
-    """A frame as a Markdown table."""
+    """A frame as a Markdown table; floats with at most three decimals."""
+    def text(value):
+        if isinstance(value, (float, np.floating)):
+            return "" if np.isnan(value) else f"{value:.3f}".rstrip("0").rstrip(".")
+        return str(value).replace("|", "\\|")
+
     rows = [frame.columns, ["---"] * frame.shape[1], *frame.itertuples(index=False)]
     return "\n".join("| " + " | ".join(text(value) for value in row) + " |" for row in rows)
 
@@ -84,12 +79,10 @@ def joined(items):
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-ENV.filters.update(
-    num=lambda value, digits=3: f"{value:.{digits}f}",
-    signed=lambda value, digits=3: f"{value:+.{digits}f}",
-    pct=lambda value, digits=0: f"{100 * value:.{digits}f}%",
-    count=lambda value: f"{int(value):,}",
-    joined=joined)
+ENV.filters.update(num=lambda value, digits=3: f"{value:.{digits}f}",
+                   signed=lambda value, digits=3: f"{value:+.{digits}f}",
+                   pct=lambda value, digits=0: f"{100 * value:.{digits}f}%",
+                   count=lambda value: f"{int(value):,}", joined=joined)
 
 
 # --- Part 1 ---------------------------------------------------------------------------------------
@@ -221,35 +214,33 @@ def ablation(root):
 
 def find_runs(root, part):
     """The finished runs of a part under root: the assignment's datasets first."""
-    names = sorted({path.parts[-3] for path in Path(root).glob(f"*/{part}/metrics.json")},
-                   key=lambda name: (name not in DATASETS, DATASETS.index(name)
-                                     if name in DATASETS else 0, name))
-    return [Run(root, name, part) for name in names]
+    names = {path.parts[-3] for path in Path(root).glob(f"*/{part}/metrics.json")}
+    return [Run(root, name, part) for name in sorted(names, key=lambda name: (
+        DATASETS.index(name) if name in DATASETS else len(DATASETS), name))]
 
 
-def report_markdown(root, runs=None, whole=True):
-    """The report in Markdown: whole (title block, conclusions, appendix and what is missing),
-    or one run's own part (runs: {part: [Run]})."""
-    root = Path(root)
+def report_markdown(root, runs=None):
+    """The whole report in Markdown (title block, what is missing, conclusions, appendix), or,
+    given runs ({part: [Run]}), those runs' part of it alone."""
+    whole, root = runs is None, Path(root)
     runs = runs or {part: find_runs(root, part) for part in SCRIPTS}
-    everything = runs["part1"] + runs["part2"]
+    every = runs["part1"] + runs["part2"]
     authors = root / "authors.txt"
-    missing = {part: [name for name in DATASETS if name not in {r.name for r in runs[part]}]
-               for part in SCRIPTS}
+    newest = max((run.folder.stat().st_mtime for run in every), default=None)
     return ENV.get_template("report.md.j2").render(
-        whole=whole, part1=runs["part1"], part2=runs["part2"], scripts=SCRIPTS, missing=missing,
-        datasets={run.name: run.m for run in everything},
+        whole=whole, **runs, scripts=SCRIPTS, datasets={run.name: run.m for run in every},
+        missing={part: [name for name in DATASETS if name not in {r.name for r in runs[part]}]
+                 for part in SCRIPTS},
         authors=authors.read_text("utf-8").strip() if authors.is_file() else None,
-        day=f"{date.fromtimestamp(max(r.folder.stat().st_mtime for r in everything)):%d %B %Y}"
-        if everything else "", ablation=ablation(root) if whole else {},
+        day=newest and f"{date.fromtimestamp(newest):%d %B %Y}",
+        ablation=ablation(root) if whole else {},
         architecture={part: architecture(runs[part]) for part in SCRIPTS if runs[part]},
-        constants={"WIDE": WIDE, "EXAMPLES": EXAMPLES, "FLAT": FLAT, "CONSISTENT": CONSISTENT,
-                   "BACK_AND_FORTH": BACK_AND_FORTH, "LEAST_SPREAD": LEAST_SPREAD})
+        constants={name: value for name, value in globals().items() if name.isupper()})
 
 
 def architecture(runs):
-    """The networks that ran (a column each) and the script's constants, as two tables; a
-    value that differs between datasets is given per dataset ("a / b")."""
+    """The networks that ran (a column each) and the script's constants (two pairs of columns),
+    as Markdown tables; a value that differs between datasets is given per dataset ("a / b")."""
     def values(entries):
         return " / ".join(dict.fromkeys(f"{v:,}" if type(v) is int else str(v) for v in entries))
 
@@ -257,22 +248,20 @@ def architecture(runs):
     keys = [key for key in networks[0][0] if key != "network"]
     table = pd.DataFrame({"": keys, **{versions[0]["network"]: [
         values(version[key] for version in versions) for key in keys] for versions in networks}})
-    pairs = [(key, values(run.m["settings"][key] for run in runs))
-             for key in runs[0].m["settings"]]
-    half = (len(pairs) + 1) // 2
-    rows = [[*pairs[i], *(pairs[i + half] if i + half < len(pairs) else ("", ""))]
-            for i in range(half)]
+    pairs = [(key, values(run.m["settings"][key] for run in runs)) for key in runs[0].m["settings"]]
+    half = -(-len(pairs) // 2)
+    pairs += [("", "")] * (2 * half - len(pairs))
+    rows = [[*pairs[i], *pairs[i + half]] for i in range(half)]
     return {"networks": markdown_table(table),
             "constants": markdown_table(pd.DataFrame(rows, columns=["constant", "value"] * 2))}
 
 
 def write_run_report(folder, part):
     """A run's own report.md: its part of the report for its dataset alone."""
-    folder = Path(folder)
-    run = Run(folder.parent.parent, folder.parent.name, part)
-    run.folder, run.path = folder, ""
-    runs = {"part1": [], "part2": [], part: [run]}
-    (folder / "report.md").write_text(report_markdown(folder, runs, whole=False), "utf-8")
+    run = Run(Path(folder).parent.parent, Path(folder).parent.name, part, path="")
+    run.folder = Path(folder)
+    text = report_markdown(folder, {"part1": [], "part2": [], part: [run]})
+    (Path(folder) / "report.md").write_text(text, "utf-8")
 
 
 def write_report(out_root, quiet=False):
@@ -366,31 +355,30 @@ class PdfReport(FPDF):
         self.ln(2.5)
 
     def figure(self, images, gap=4):
-        """Figures at their own size, side by side where they fit, else one under another,
-        under one numbered caption that names the datasets."""
+        """Figures at their own size (at most the text width), side by side where they fit,
+        else one under another, under one numbered caption that names the datasets."""
         self.figures += 1
-        sizes = []
+        placed = []
         for image in images:
             with PIL.Image.open(self.folder / image.src) as picture:
-                inches = np.array(picture.size) / picture.info.get("dpi", (110, 110))
-            sizes.append(inches * 25.4 * min(1.0, self.epw / (inches[0] * 25.4)))
-        side_by_side = sum(w for w, _ in sizes) + gap * (len(sizes) - 1) <= self.epw
-        rows = [list(zip(images, sizes))] if side_by_side else [[pair] for pair in
-                                                                  zip(images, sizes)]
-        for row in rows:
-            height = max(h for _, (_, h) in row)
-            if self.will_page_break(height + (12 if row is rows[-1] else 2)):
+                width = min(self.epw, picture.width / picture.info.get("dpi", (110,))[0] * 25.4)
+                placed.append((self.folder / image.src, width,
+                               width * picture.height / picture.width))
+        together = sum(width for _, width, _ in placed) + gap * (len(placed) - 1) <= self.epw
+        for row in [placed] if together else [[one] for one in placed]:
+            height = max(height for _, _, height in row)
+            if self.will_page_break(height + 12):
                 self.add_page()
-            left, top = (self.w - sum(w for _, (w, _) in row) - gap * (len(row) - 1)) / 2, self.y
-            for image, (width, _) in row:
-                self.image(str(self.folder / image.src), x=left, y=top, w=width)
-                left += width + gap
+            x, top = (self.w - sum(w for _, w, _ in row) - gap * (len(row) - 1)) / 2, self.y
+            for path, width, _ in row:
+                self.image(str(path), x=x, y=top, w=width)
+                x += width + gap
             self.set_y(top + height + 1)
-        names, caption = zip(*(plain(image.children).split(": ", 1) for image in images))
-        order = "" if len(images) == 1 else "left to right: " if side_by_side else "top to bottom: "
+        names, captions = zip(*(plain(image.children).split(": ", 1) for image in images))
+        order = "" if len(images) == 1 else "left to right: " if together else "top to bottom: "
         self.set_font("DejaVu", "I", 8)
-        self.multi_cell(0, 3.8, f"Figure {self.figures}. {caption[0]} ({order}{', '.join(names)}).",
-                        align="C", new_x="LMARGIN", new_y="NEXT")
+        self.multi_cell(0, 3.8, f"Figure {self.figures}. {captions[0]} ({order}"
+                                f"{', '.join(names)}).", align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(2.5)
 
 
