@@ -24,6 +24,7 @@ from common import say
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
+from threadpoolctl import threadpool_limits
 
 NOISE_DIM = 32
 BATCH_SIZE = 128
@@ -31,13 +32,13 @@ LEARNING_RATE = 1e-3
 EMA = 0.99  # decay of the generator's running weight average
 R1_WEIGHT = 10.0
 SCALING = "quantile"  # of the numbers: "quantile" (uniform in [-1, 1]) or "range" (linear)
-EPOCHS = 400  # cap: training stops earlier once the check has converged
-CHECK_EVERY = 10  # epochs between checks
+EPOCHS = 300  # cap: training stops earlier once the check has converged
+CHECK_EVERY = 20  # epochs between checks
 CHECK_ROWS = 1000  # at most this many real rows, and as many generated rows, per check
-CHECK_ROUNDS = 50  # boosting rounds of the check's classifier
-SMOOTH = 3  # a check's value: the mean AUC of it and the SMOOTH - 1 checks before it
-PATIENCE = 6  # converged: the last PATIENCE checks beat the best before by at most MIN_IMPROVEMENT
-MIN_IMPROVEMENT = 0.005
+CHECK_ROUNDS = 50  # boosting rounds of the check's classifier (one thread: cheap under load)
+SMOOTH = 2  # a check's value: the mean AUC of it and the SMOOTH - 1 checks before it
+PATIENCE = 4  # converged: the last PATIENCE checks beat the best before by at most MIN_IMPROVEMENT
+MIN_IMPROVEMENT = 0.01
 BOOTSTRAP = 2000  # resamples of the 95% intervals
 EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
 RANDOM_SAMPLES = 100
@@ -153,8 +154,9 @@ class Checkpoint(keras.callbacks.Callback):
         if (epoch + 1) % CHECK_EVERY and epoch + 1 < self.params["epochs"]:
             return
         synthetic = self.encoder.inverse_transform(self.model.average_generator(self.noise))
-        logs["check_auc"] = common.c2st_auc(self.encoder, self.real, synthetic, self.seed,
-                                            folds=2, rounds=CHECK_ROUNDS)
+        with threadpool_limits(1):
+            logs["check_auc"] = common.c2st_auc(self.encoder, self.real, synthetic, self.seed,
+                                                folds=2, rounds=CHECK_ROUNDS)
         self.epochs.append(epoch + 1)
         self.checks.append(logs["check_auc"])
         best, self.converged = stopping_rule(self.checks)

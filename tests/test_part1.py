@@ -166,15 +166,19 @@ def test_lead_statistics_count_changes_and_measure_the_gap():
     assert lead["late_d_accuracy_swing"] == pytest.approx(9 / 39)
 
 
-def test_stopping_rule_stops_once_the_smoothed_check_stops_improving():
-    improving = [0.9 - 0.02 * index for index in range(20)]
-    best, converged = part1_gan.stopping_rule(improving)
-    assert best == 19 and not converged
+def test_stopping_rule_stops_once_the_smoothed_check_stops_improving(monkeypatch):
+    step = 2 * part1_gan.MIN_IMPROVEMENT
+    assert part1_gan.stopping_rule([0.9 - step * i for i in range(30)]) == (29, False)
+    flat = [0.9, 0.8, 0.7] + [0.6] * (part1_gan.PATIENCE + part1_gan.SMOOTH)
+    assert part1_gan.stopping_rule(flat)[1]
+    assert not part1_gan.stopping_rule(flat[:3 + part1_gan.PATIENCE])[1]
+    for name, value in (("SMOOTH", 3), ("PATIENCE", 6), ("MIN_IMPROVEMENT", 0.005)):
+        monkeypatch.setattr(part1_gan, name, value)
     plateau = [0.9, 0.8, 0.7, 0.6, 0.6, 0.6] + [0.6, 0.602, 0.598, 0.601, 0.6, 0.599]
     assert part1_gan.stopping_rule(plateau[:-1])[1] is False  # not yet PATIENCE checks long
     best, converged = part1_gan.stopping_rule(plateau)
     assert converged and 5 <= best < len(plateau)
-    # a lone lucky check between poor ones is not the one picked (SMOOTH = 3)
+    # a lone lucky check between poor ones is not the one picked
     lucky = [0.9, 0.7, 0.6, 0.59, 0.6, 0.72, 0.5, 0.72, 0.6, 0.6]
     assert part1_gan.stopping_rule(lucky)[0] == 4
 
