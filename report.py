@@ -85,64 +85,49 @@ ENV.filters.update(num=lambda value, digits=3: f"{value:.{digits}f}",
                    count=lambda value: f"{int(value):,}", joined=joined)
 
 
-# --- Part 1 ---------------------------------------------------------------------------------------
+# --- What the template says of each run ----------------------------------------------------------
 
 
-def examples(run, judge, wide):
-    """EXAMPLES rows that fooled the judge and EXAMPLES that did not, each beside its nearest
-    real record; on a wide dataset only the attributes where the two differ."""
+def examples(table, judge, wide):
+    """The judge's EXAMPLES most convincing rows that fooled it and least convincing that did
+    not, each followed by its nearest real record (wide: only the attributes that differ)."""
     rows = []
-    for label, file in (("fooled", "fooled.csv"), ("not fooled", "not_fooled.csv")):
-        table = run.csv(file)
-        table = table[table["chosen_by"] == judge].head(EXAMPLES).reset_index(drop=True)
-        columns = [c for c in table.columns if f"nearest_real_{c}" in table.columns]
-        for index, row in table.iterrows():
+    for label, chosen in table.groupby("label", sort=False):
+        chosen = chosen[chosen["chosen_by"] == judge].head(EXAMPLES).reset_index(drop=True)
+        columns = [c for c in chosen.columns if f"nearest_real_{c}" in chosen.columns]
+        for index, row in chosen.iterrows():
             own, real = row[columns], row[[f"nearest_real_{c}" for c in columns]].set_axis(columns)
             head = {"row": f"{label} {index + 1}", "score": f"{row[f'{judge}_score']:.3f}",
                     "distance": f"{row['distance']:.2f}"}
-            if wide:
-                differ = [f"{c} {own[c]} → {real[c]}" for c in columns if own[c] != real[c]]
-                rows.append({**head, "where it differs from its nearest real record":
-                             "; ".join(differ) or "nowhere: a copy"})
-            else:
-                rows += [{**head, **own}, {"row": "↳ nearest real", "score": "", "distance": "",
-                                           **real}]
-    return markdown_table(pd.DataFrame(rows).fillna("")) if rows else ""
-
-
-def judged(run, judge, wide):
-    """One judge's split of the synthetic rows: counts, distances, the gap with its interval
-    and a verdict, and its example table."""
-    m, key = run.m, (lambda name: name if judge == "discriminator" else f"detector_{name}")
-    gap, low, high = (m[key(name)] for name in ("distance_gap", "distance_gap_low",
-                                                "distance_gap_high"))
-    shown = run.csv("fooled.csv")
-    shown = shown[shown["chosen_by"] == judge].head(EXAMPLES)["distance"]
-    verdict = ("empty" if gap is None else "closer" if low > 0 else "farther" if high < 0
-               else "unclear")
-    return {"fooled": m[key("fooled_count")], "not_fooled": m[key("not_fooled_count")],
-            "gap": gap, "low": low, "high": high, "verdict": verdict,
-            "share": gap / m[key("mean_distance_not_fooled")] if gap is not None else None,
-            "far_shown": int((shown > m["real_nearest_distance"]).sum()),
-            "farthest_shown": float(shown.max()) if len(shown) else None,
-            "table": examples(run, judge, wide)}
+            rows += [{**head, "where it differs from its nearest real record": "; ".join(
+                f"{c} {own[c]} → {real[c]}" for c in columns if own[c] != real[c]) or "nowhere"}
+                     ] if wide else [{**head, **own}, {"row": "↳ nearest real", **real}]
+    return markdown_table(pd.DataFrame(rows).fillna(""))
 
 
 def part1_facts(run):
-    m = run.m
+    m, share = run.m, run.m["discriminator_lead_share"]
     wide = m["numeric_attributes"] + m["nominal_attributes"] + 1 > WIDE
-    share = m["discriminator_lead_share"]
-    return {"wide": wide,
-            "judges": {judge: judged(run, judge, wide) for judge in ("discriminator", "detector")},
+    table = pd.concat([run.csv(f"{label}.csv").assign(label=label.replace("_", " "))
+                       for label in ("fooled", "not_fooled")])
+    judges = {}
+    for judge, key in (("discriminator", ""), ("detector", "detector_")):
+        gap, low, high = (m[f"{key}distance_gap{end}"] for end in ("", "_low", "_high"))
+        shown = table[(table["label"] == "fooled") & (table["chosen_by"] == judge)].head(EXAMPLES)
+        judges[judge] = {
+            "fooled": m[f"{key}fooled_count"], "not_fooled": m[f"{key}not_fooled_count"],
+            "gap": gap, "low": low, "high": high, "table": examples(table, judge, wide),
+            "verdict": "empty" if gap is None else "closer" if low > 0 else "farther"
+            if high < 0 else "unclear",
+            "share": gap and gap / m[f"{key}mean_distance_not_fooled"],
+            "far_shown": int((shown["distance"] > m["real_nearest_distance"]).sum()),
+            "farthest_shown": shown["distance"].max() if len(shown) else None}
+    return {"wide": wide, "judges": judges,
             "flat": m["score_max_of_100"] - m["score_min_of_100"] < FLAT,
             "leader": "discriminator" if share >= 0.5 else "generator",
-            "lead_share": max(share, 1 - share),
-            "consistent": max(share, 1 - share) >= CONSISTENT,
+            "lead_share": max(share, 1 - share), "consistent": max(share, 1 - share) >= CONSISTENT,
             "back_and_forth": m["lead_changes"] > BACK_AND_FORTH * m["epochs_run"],
             "gap_share_of_ln2": abs(m["mean_loss_gap"]) / np.log(2.0)}
-
-
-# --- Part 2 ---------------------------------------------------------------------------------------
 
 
 def part2_facts(run):
