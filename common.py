@@ -613,12 +613,17 @@ class TrainingMonitor(keras.callbacks.Callback):
         return pd.DataFrame(self.rows)
 
 
-def plot_history(history, path, title):
-    """Losses on top, accuracies below, one line per column of the history frame."""
+def plot_history(history, path, title, measure=None):
+    """Losses on top, accuracies below, one line per column of the history frame; a measure
+    column, if named, in a panel of its own at the bottom."""
     losses = [c for c in history.columns if c.endswith("loss")]
     accuracies = [c for c in history.columns if "accuracy" in c]
-    figure, axes = plt.subplots(2 if accuracies else 1, 1, figsize=(8, 6 if accuracies else 4),
-                                sharex=True, squeeze=False)
+    panels = 1 + bool(accuracies) + bool(measure)
+    figure, axes = plt.subplots(panels, 1, figsize=(8, 2 + 2 * panels), sharex=True,
+                                squeeze=False)
+    if measure:
+        axes[-1, 0].plot(history["epoch"], history[measure], color="black")
+        axes[-1, 0].set_ylabel(measure.replace("_", " "))
     for column in losses:
         axes[0, 0].plot(history["epoch"], history[column], label=column.replace("_", " "))
     axes[0, 0].set_ylabel("loss")

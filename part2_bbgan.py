@@ -12,17 +12,18 @@ reporting only. Results land in OUT/<dataset>/part2/.
   of one number through a random row the forest's answer changes most where the data lies.
   Counting the changes gives each number a density; the generator works in this prior's
   quantile space (categories stay uniform).
-- *Training.* Each step asks for `GROUPS` desired confidences C, `GROUP_SIZE` rows each, and
-  sends the forest these rows and as many rows of the prior in one call. A surrogate network
-  learns the forest's answers; the generator follows its gradient while its loss uses the
-  forest's true Y: |Y − C|, fooling the figure-1 discriminator (which sees the row with C and Y
-  in random order and must say which one the forest gave), fooling a realism critic (generated
-  rows with C against prior rows with the forest's answer; only for rows already within
-  `REALISM_GATE` of C), and a penalty when the rows of one C spread less than `MIN_SPREAD` of
-  uniform rows.
-- *Query-verified sampling.* Each of the 1000 samples is one of `TRIES` candidates G(Z, C),
-  picked at random among those whose forest answer lies within `TOLERANCE` of C on C's class
-  side (else the closest).
+- *Figure 1.* Each step asks for `GROUPS` desired confidences C, `GROUP_SIZE` rows each, and
+  sends the forest these rows and as many rows of the prior in one call. The discriminator sees
+  a row with C and Y in random order and learns which one the forest gave; a second head of it
+  learns the forest's answer from the row alone (as AC-GAN's discriminator learns the class).
+  The generator learns to hit C only by fooling it: the forest's true Y goes forward, the
+  answer head's gradient backward. A realism critic (generated rows with C against the prior's
+  rows with the forest's answer) and a penalty on rows of one C that spread too little keep
+  the rows like data.
+- *Convergence.* Every epoch the generator's own mean |C - Y| is measured on a fixed held-out
+  set of (Z, C); training stops when its best of the last `PATIENCE` epochs improves on the best
+  before by less than `MIN_IMPROVEMENT` (or at `EPOCHS`), and the best epoch's weights are kept.
+  The 1000 samples are single draws G(Z, C) of those weights, C uniform in [0, 1].
 """
 
 import time
@@ -39,26 +40,26 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 NOISE_DIM = 16
-GROUPS = 16  # desired confidences per training step
+GROUPS = 64  # desired confidences per training step
 GROUP_SIZE = 16  # rows asked for each of them, whose spread is kept up
 BATCHES_PER_EPOCH = 16  # training steps per epoch, each one call of the black box
-EPOCHS = 60
-LEARNING_RATE = 3e-3
-FINAL_RATE_SHARE = 0.05  # the generator's rate decays along a cosine to this share of it
-ADVERSARIAL_WEIGHT = 0.1  # of the figure-1 discriminator in the generator's loss
-REALISM_WEIGHT = 1.0  # of the realism critic in the generator's loss
-EVEN_WEIGHTS = True  # the critic weighs the prior's rows so that their answers count evenly
-DIVERSITY_WEIGHT = 0.3  # of the penalty on rows that share one C and spread too little
-MIN_SPREAD = 0.35  # of the spread of uniform rows, within the rows that share one C
-SAMPLES = 1000
+EPOCHS = 200  # the most epochs a run may take when the criterion does not hold before
+PATIENCE = 10  # epochs over which the held-out error must still improve
+MIN_IMPROVEMENT = 0.002  # by this much of mean |C - Y|, else training has converged
+LEARNING_RATE = 2e-3
+ADVERSARIAL_WEIGHT = 1.0  # of the figure-1 discriminator in the generator's loss
+REALISM_WEIGHT = 0.3  # of the realism critic in the generator's loss
+MIN_SPREAD = 0.35  # penalised below: per feature, the std of the rows of one C over uniform rows'
+SAMPLES = 1000  # draws of 4b, and (Z, C) pairs of the held-out set
 BINS = 10  # ranges of confidence, 0.1 wide
-TRIES = 64  # candidate rows per desired confidence in query-verified sampling
-TOLERANCE = 0.02  # a row fits C when the box's answer is this close, on C's side
-REALISM_GATE = 0.02  # realism is asked only of rows whose answer is this close to C
 BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
 SCAN_ROWS = 200  # uniform rows, each scanned along every number (0: a uniform prior)
 SCAN_POINTS = 101  # values along each scan of one number
 PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
+ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
+            "without the realism critic": "REALISM_WEIGHT=0",
+            "without the spread penalty": "MIN_SPREAD=0",
+            "a uniform prior instead of the scanned one": "SCAN_ROWS=0"}
 
 
 # --- Black box ------------------------------------------------------------------------------------
@@ -95,6 +96,11 @@ class BlackBox:
 
     def summary(self):
         confidence = self.test_confidence
+
+        def described(values):
+            return {"count": len(values), "min": float(values.min()), "max": float(values.max()),
+                    "mean": float(values.mean())}
+
         return {
             "positive_class": self.positive,
             "one_vs_rest": self.multiclass,
@@ -103,6 +109,8 @@ class BlackBox:
             "roc_auc": float(roc_auc_score(self.test_y, confidence)),
             "test_confidence": {"min": float(confidence.min()), "max": float(confidence.max()),
                                 "mean": float(confidence.mean()), "std": float(confidence.std())},
+            "test_confidence_by_class": {"positive": described(confidence[self.test_y]),
+                                         "negative": described(confidence[~self.test_y])},
         }
 
 
@@ -138,38 +146,59 @@ def scan_prior(schema, score, rng):
 # --- Model ----------------------------------------------------------------------------------------
 
 
+class Judge(keras.layers.Layer):
+    """Which of two scalars is the box's answer, given the answer head's estimate: the log odds
+    of a Gaussian error, sharpness * ((second - estimate)^2 - (first - estimate)^2), with the
+    sharpness learned."""
+
+    def build(self, input_shape):
+        self.log_sharpness = self.add_weight(shape=(), initializer="zeros")
+
+    def call(self, pair, estimate):
+        first, second = pair[:, :1] - estimate, pair[:, 1:] - estimate
+        return keras.ops.exp(self.log_sharpness) * 10.0 * (second ** 2 - first ** 2)
+
+
+def build_discriminator(width):
+    """Figure 1's discriminator: input a row and two scalars (C and Y in random order); outputs
+    the logit that the first scalar is the black box's answer, and its answer head's logit of
+    the box's answer to the row, on which the judgement rests."""
+    inputs = keras.Input((width + 2,))
+    hidden = inputs[:, :width]
+    for units in common.HIDDEN_UNITS:
+        hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
+    answer = keras.layers.Dense(1)(hidden)
+    judged = Judge()(inputs[:, width:], keras.ops.sigmoid(answer))
+    return keras.Model(inputs, [judged, answer], name="discriminator")
+
+
 class BlackBoxGAN(keras.Model):
     """Figure 1 of the assignment, trained by fit() on batches of desired confidences, each C
     asked for GROUP_SIZE times. A step queries the black box once (tf.numpy_function) with the
-    generated rows and as many rows of the prior; the surrogate learns the answers, the
-    discriminator which of C and Y the box gave, the realism critic what the prior's rows look
-    like; then the generator learns from all three.
-    answer: encoded rows to the black box's confidences."""
+    generated rows and as many rows of the prior; the discriminator learns which of C and Y the
+    box gave and the box's answers, the realism critic what the prior's rows look like; then the
+    generator learns from both. answer: encoded rows to the black box's confidences."""
 
     def __init__(self, encoder, answer, seed):
         super().__init__()
         self.answer = answer
         self.snap = common.SnapToRecords(encoder)
         self.soft_generator = common.build_generator(NOISE_DIM + 1, encoder)
-        self.discriminator = common.build_mlp(encoder.width + 2, name="discriminator")
+        self.discriminator = build_discriminator(encoder.width)
         self.critic = RealismCritic(encoder.width)
-        self.surrogate = common.build_mlp(encoder.width, name="surrogate")
         self.spread = GroupSpread(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        names = ["d_loss", "d_accuracy", "critic_loss", "g_loss", "surrogate_loss", "batch_mae"]
+        names = ["d_loss", "d_accuracy", "answer_loss", "critic_loss", "g_loss", "batch_mae"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     @property
     def metrics(self):
         return list(self.trackers.values())
 
-    def compile(self, total_steps, steps_per_execution=1):
+    def compile(self, steps_per_execution=1):
         super().compile(steps_per_execution=steps_per_execution)
-        schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, total_steps,
-                                                           alpha=FINAL_RATE_SHARE)
-        self.g_optimizer = keras.optimizers.Adam(schedule, beta_1=0.5)
+        self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
         self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
-        self.s_optimizer = keras.optimizers.Adam(LEARNING_RATE)
 
     def generate(self, noise, desired, training=False):
         """Soft rows (the generator's heads) and the exact records they snap to."""
@@ -187,8 +216,7 @@ class BlackBoxGAN(keras.Model):
         answered, prior_answers = tf.split(answers, 2)
         swap = keras.random.uniform(tf.shape(desired), seed=self.seed_generator) < 0.5
 
-        losses = {"surrogate_loss": self.fit_surrogate(queries, answers),
-                  **self.fit_discriminator(rows, desired, answered, swap),
+        losses = {**self.fit_discriminator(queries, answers, desired, swap),
                   "critic_loss": self.critic.fit(rows, desired, prior_rows, prior_answers),
                   "g_loss": self.fit_generator(noise, desired, answered, swap),
                   "batch_mae": tf.abs(answered - desired)}
@@ -196,47 +224,45 @@ class BlackBoxGAN(keras.Model):
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def fit_surrogate(self, rows, answers):
-        """One step of the surrogate towards the black box's answers (cross-entropy)."""
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-                answers, self.surrogate(rows, training=True)))
-        common.gradient_step(self.s_optimizer, tape, loss, self.surrogate)
-        return loss
-
     def judge(self, rows, desired, answered, swap):
-        """Discriminator logit that the first of the two scalars is the black box's answer."""
+        """The discriminator's logit that the first of the two scalars is the box's answer, and
+        its answer head's logit."""
         first = tf.where(swap, answered, desired)
         second = tf.where(swap, desired, answered)
         return self.discriminator(tf.concat([rows, first, second], axis=1))
 
-    def fit_discriminator(self, rows, desired, answered, swap):
-        """One step of the discriminator: which of C and Y did the black box give?"""
+    def fit_discriminator(self, queries, answers, desired, swap):
+        """One discriminator step: which of C and Y did the box give (generated rows), and the
+        box's answer to every queried row (generated and prior)."""
+        rows, answered = queries[:tf.shape(desired)[0]], answers[:tf.shape(desired)[0]]
         with tf.GradientTape() as tape:
-            logits = self.judge(rows, desired, answered, swap)
-            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+            logits, _ = self.judge(rows, desired, answered, swap)
+            _, answer_logits = self.discriminator(
+                tf.concat([queries, tf.zeros((tf.shape(queries)[0], 2))], axis=1))
+            d_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 tf.cast(swap, "float32"), logits))
-        common.gradient_step(self.d_optimizer, tape, loss, self.discriminator)
-        return {"d_loss": loss, "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
+            answer_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                answers, answer_logits))
+            total = d_loss + answer_loss
+        common.gradient_step(self.d_optimizer, tape, total, self.discriminator)
+        return {"d_loss": d_loss, "answer_loss": answer_loss,
+                "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
 
     def fit_generator(self, noise, desired, answered, swap):
-        """One generator step: |Y - C| with the surrogate's gradient and the true Y, fooling the
-        discriminator and the realism critic, and spread among the rows that share one C."""
+        """One generator step: fooling the discriminator (the box's true Y forward, the answer
+        head's gradient backward) and the realism critic, and spread among the rows of one C."""
         with tf.GradientTape() as tape:
             soft, rows = self.generate(noise, desired, training=True)
-            smooth = tf.sigmoid(self.surrogate(rows))
-            estimate = smooth + tf.stop_gradient(answered - smooth)  # true Y, surrogate gradient
+            logits, _ = self.judge(rows, desired, answered, swap)
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-                1.0 - tf.cast(swap, "float32"), self.judge(rows, desired, estimate, swap)))
-            loss = (tf.reduce_mean(tf.abs(estimate - desired)) + ADVERSARIAL_WEIGHT * fooled
-                    + REALISM_WEIGHT * self.critic.unrealistic(rows, desired, answered)
-                    + DIVERSITY_WEIGHT * self.spread.shortfall(soft, rows))
+                1.0 - tf.cast(swap, "float32"), logits))
+            loss = (ADVERSARIAL_WEIGHT * fooled + REALISM_WEIGHT * self.critic.unrealistic(
+                rows, desired) + self.spread.shortfall(soft, rows))
         common.gradient_step(self.g_optimizer, tape, loss, self.soft_generator)
         return loss
 
-    def sample(self, desired, rng):
-        """Encoded rows for the desired confidences, from NumPy noise drawn with rng."""
-        noise = rng.standard_normal((len(desired), NOISE_DIM)).astype("float32")
+    def sample(self, noise, desired):
+        """Encoded rows, single draws G(Z, C), for the given noise and desired confidences."""
         inputs = np.hstack([noise, np.asarray(desired, dtype="float32").reshape(-1, 1)])
         return self.snap(self.soft_generator.predict(inputs, batch_size=1024, verbose=0)).numpy()
 
@@ -264,7 +290,7 @@ class RealismCritic:
     def fit(self, rows, desired, prior_rows, prior_answers):
         """One step: the prior's rows with the box's answers (weighted, as real) against the
         generated rows with their C."""
-        weights = self.even_weights(prior_answers) if EVEN_WEIGHTS else 1.0
+        weights = self.even_weights(prior_answers)
         with tf.GradientTape() as tape:
             real = tf.nn.softplus(-self.network(tf.concat([prior_rows, prior_answers], axis=1),
                                                 training=True))[:, 0]
@@ -273,19 +299,17 @@ class RealismCritic:
         common.gradient_step(self.optimizer, tape, loss, self.network)
         return loss
 
-    def unrealistic(self, rows, desired, answered):
-        """The generator's loss for rows the critic calls generated, counted only for rows whose
-        answer already fits C: realism must not cost the confidence."""
-        fits = tf.cast(tf.abs(answered - desired) <= REALISM_GATE, "float32")
-        return tf.reduce_mean(fits * tf.nn.softplus(-self.network(
-            tf.concat([rows, desired], axis=1))))
+    def unrealistic(self, rows, desired):
+        """The generator's loss for rows the critic calls generated."""
+        return tf.reduce_mean(tf.nn.softplus(-self.network(tf.concat([rows, desired], axis=1))))
 
 
 class GroupSpread:
-    """How far the rows that share one C fall short of MIN_SPREAD times the spread of uniform
-    rows of the schema, per feature. A number's spread is its variance (uniform in [-1, 1]: 1/3);
-    a category's is the Gini impurity of the categories the group picks, sum of q(1 - q) (uniform:
-    1 - 1/k), whose straight-through gradient is not zero even when the group picks one."""
+    """How far the rows that share one C fall short of spreading as much as MIN_SPREAD times
+    uniform rows of the schema, per feature. A number's spread is its variance (uniform in
+    [-1, 1]: 1/3), compared with MIN_SPREAD squared times that; a category's is the Gini impurity
+    of the categories the group picks, sum of q(1 - q) (uniform: 1 - 1/k), whose straight-through
+    gradient is not zero even when the group picks one."""
 
     def __init__(self, encoder):
         uniform = np.array([1.0 - 1.0 / spec.width if spec.kind == "nominal"
@@ -308,37 +332,57 @@ class GroupSpread:
         return tf.reduce_mean(tf.boolean_mask(missing, self.varies, axis=1))
 
 
+class HeldOutCheck(keras.callbacks.Callback):
+    """Every epoch: the generator's own mean |C - Y| on a fixed held-out set of
+    (Z, C), logged as heldout_mae; keeps the best epoch's weights and restores them at the end;
+    stops when the best of the last PATIENCE epochs improves on the best before them by less
+    than MIN_IMPROVEMENT (converged)."""
+
+    def __init__(self, noise, desired):
+        super().__init__()
+        self.noise, self.desired = noise, desired
+        self.errors, self.best_weights, self.converged = [], None, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        gan = self.model
+        answered = gan.answer(gan.sample(self.noise, self.desired))
+        self.errors.append(float(np.abs(answered - self.desired).mean()))
+        logs["heldout_mae"] = self.errors[-1]
+        if self.errors[-1] <= min(self.errors):
+            self.best_weights = gan.soft_generator.get_weights()
+        if len(self.errors) > PATIENCE:
+            before = min(self.errors[:-PATIENCE])
+            self.converged = min(self.errors[-PATIENCE:]) > before - MIN_IMPROVEMENT
+            gan.stop_training = self.converged
+
+    def on_train_end(self, logs=None):
+        self.model.soft_generator.set_weights(self.best_weights)
+
+    @property
+    def summary(self):
+        best = int(np.argmin(self.errors))
+        return {"epoch_used": best + 1, "converged": self.converged,
+                "epochs_run": len(self.errors), "heldout_mae_used": self.errors[best]}
+
+
 def train(encoder, score, epochs, seed, rng, quiet):
     """Train on desired confidences only. Takes the generator's encoder (the prior's quantile
-    space) and the black box's score of decoded rows: no real rows."""
+    space) and the black box's score of decoded rows: no real rows. Returns the model, the
+    per-epoch history, the held-out check's summary and the training seconds."""
 
     def answer(encoded):
         return score(encoder.inverse_transform(encoded))
 
     gan = BlackBoxGAN(encoder, answer, seed)
-    gan.compile(epochs * BATCHES_PER_EPOCH, steps_per_execution=BATCHES_PER_EPOCH)
+    gan.compile(steps_per_execution=BATCHES_PER_EPOCH)
+    check = HeldOutCheck(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"),
+                         rng.uniform(size=SAMPLES).astype("float32"))
     monitor = common.TrainingMonitor(quiet)
     desired = rng.uniform(size=(GROUPS * BATCHES_PER_EPOCH, 1)).astype("float32")
     start = time.perf_counter()
     gan.fit(desired, epochs=epochs, batch_size=GROUPS, shuffle=True, verbose=0,
-            callbacks=[monitor])
-    return gan, monitor.frame, time.perf_counter() - start
-
-
-def verified_sample(gan, desired, rng):
-    """Query-verified sampling: TRIES candidate rows per desired confidence, all scored by the
-    black box. One of the candidates that fit (answer within TOLERANCE of C, on the side C asks
-    for) is kept at random, so the choice does not narrow the rows' spread; where none fits, the
-    closest. Returns the encoded rows, the box's answers to them, and one try's error alone."""
-    desired = np.asarray(desired, dtype="float32")
-    candidates = gan.sample(np.repeat(desired, TRIES), rng)
-    answers = np.asarray(gan.answer(candidates), dtype=float).reshape(-1, TRIES)
-    error = np.abs(answers - desired[:, None])
-    fits = (error <= TOLERANCE) & ((answers >= 0.5) == (desired[:, None] >= 0.5))
-    lottery = np.where(fits, rng.uniform(size=fits.shape), -1.0)
-    choice = np.where(fits.any(axis=1), lottery.argmax(axis=1), error.argmin(axis=1))
-    kept = np.arange(len(desired)) * TRIES + choice
-    return candidates[kept], answers.ravel()[kept], error[:, 0]
+            callbacks=[check, monitor])
+    return gan, monitor.frame, check.summary, time.perf_counter() - start
 
 
 # --- Analysis -------------------------------------------------------------------------------------
@@ -357,17 +401,18 @@ def bin_index(confidence):
 
 
 def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, distances):
-    """Per range of desired confidence: count, error, class agreement, the box's mean answer,
-    diversity, the median distance to the nearest real training row, and the share of the
-    forest's test-row confidences that fall in the range (empty ranges: blank)."""
+    """Per range of desired confidence: count, error and its sd, class agreement, the box's
+    answers' mean and sd, diversity, the median distance to the nearest real training row, and
+    the share of the forest's test-row confidences that fall in the range (empty: blank)."""
     which = bin_index(desired)
     frame = pd.DataFrame({"which": which, "error": np.abs(desired - answered),
                           "agrees": (desired >= 0.5) == (answered >= 0.5),
                           "answered": answered, "distance": distances})
     bins = frame.groupby("which").agg(
-        count=("error", "size"), mae=("error", "mean"), class_agreement=("agrees", "mean"),
-        mean_blackbox_confidence=("answered", "mean"), nearest_real_distance=("distance", "median"))
-    bins.insert(4, "diversity", [diversity(encoded[which == index], real_encoded)
+        count=("error", "size"), mae=("error", "mean"), mae_sd=("error", "std"),
+        class_agreement=("agrees", "mean"), mean_blackbox_confidence=("answered", "mean"),
+        blackbox_confidence_sd=("answered", "std"), nearest_real_distance=("distance", "median"))
+    bins.insert(6, "diversity", [diversity(encoded[which == index], real_encoded)
                                  for index in bins.index])
     bins = bins.reindex(range(BINS)).fillna({"count": 0}).astype({"count": int})
     bins["test_share"] = np.bincount(bin_index(test_confidence), minlength=BINS) / len(
@@ -437,19 +482,24 @@ def plot_confidences(folder, name, box, desired, answered):
 
 def architecture(gan):
     """The networks that trained, as rows of the report's table (figure 1's roles)."""
+    discriminator = common.describe_network(
+        gan.discriminator, gan.d_optimizer,
+        "D(row, C, Y): which scalar the box gave; its answer head: the box's answer", "logits")
+    discriminator.update({"input": int(gan.discriminator.input_shape[-1]),
+                          "hidden layers": "row: 2 × Dense 128, LeakyReLU(0.2); with the two "
+                                           "scalars and the answer: 1 × Dense 128",
+                          "output": "2 logits (which scalar; the box's answer)"})
     return [
         common.describe_network(gan.soft_generator, gan.g_optimizer,
                                 "G(Z, C): a row for confidence C", "heads"),
-        common.describe_network(gan.discriminator, gan.d_optimizer,
-                                "D(row, C, Y): which scalar the box gave", "logit"),
+        discriminator,
         common.describe_network(gan.critic.network, gan.critic.optimizer,
-                                "prior row with Y, or generated row with C?", "logit"),
-        common.describe_network(gan.surrogate, gan.s_optimizer,
-                                "a differentiable copy of the box", "logit")]
+                                "prior row with Y, or generated row with C?", "logit")]
 
 
 def run_dataset(dataset, args):
-    """Black box, prior, training, 1000 verified samples, measures: OUT/<dataset>/part2/."""
+    """Black box, prior, training, 1000 single draws of the generator, measures:
+    OUT/<dataset>/part2/."""
     started = time.perf_counter()
     rng = common.seed_everything(args.seed)
     box = BlackBox(dataset, args.seed)
@@ -458,18 +508,16 @@ def run_dataset(dataset, args):
                     f"{summary['roc_auc']:.3f}, confidence of {box.positive!r}")
     prior = scan_prior(box.encoder, box.score, rng)  # the box's encoder: the schema's ranges
     encoder = common.TabularEncoder(prior, numeric="quantile")
-    gan, history, train_seconds = train(encoder, box.score, args.epochs, args.seed, rng,
-                                        args.quiet)
-    queries = box.queries
+    gan, history, convergence, train_seconds = train(encoder, box.score, args.epochs,
+                                                      args.seed, rng, args.quiet)
+    queries, (answered_min, answered_max) = box.queries, box.answered  # training's queries
     desired = rng.uniform(size=SAMPLES)
-    encoded, answered, one_try_error = verified_sample(gan, desired, rng)
-    sampling_queries = box.queries - queries
+    encoded = gan.sample(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"), desired)
     generated = encoder.inverse_transform(encoded)
+    answered = box.score(generated)
     bins, features, metrics = measures(box, generated, desired, answered, args.seed, rng)
-    metrics.update(**dataset.summary,
-                   one_try_mae=float(one_try_error.mean()), blackbox_queries=queries,
-                   sampling_queries=sampling_queries, epochs=args.epochs,
-                   answered_min=box.answered[0], answered_max=box.answered[1],
+    metrics.update(**dataset.summary, **convergence, blackbox_queries=queries,
+                   epochs=args.epochs, answered_min=answered_min, answered_max=answered_max,
                    train_seconds=round(train_seconds, 2), seed=args.seed,
                    architecture=architecture(gan),
                    settings=common.hyperparameters(globals(), args.epochs))
@@ -483,7 +531,8 @@ def run_dataset(dataset, args):
         features.to_csv(folder / "features.csv", index=False)
         history.to_csv(folder / "losses.csv", index=False)
         plot_confidences(folder, dataset.name, box, desired, answered)
-        common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch")
+        common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
+                            measure="heldout_mae")
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
         report.write_run_report(folder, "part2")
@@ -510,20 +559,32 @@ def measures(box, generated, desired, answered, seed, rng):
                            distances)
     filled = bins[bins["count"] > 0]
     error, asks_positive = np.abs(desired - answered), desired >= 0.5
+    agrees = asks_positive == (answered >= 0.5)
+    sides = {"positive": asks_positive, "negative": ~asks_positive}
+    peak = np.bincount(np.clip((answered * 2 * BINS).astype(int), 0, 2 * BINS - 1),
+                       minlength=2 * BINS)
+    lowest = filled["diversity"].idxmin()
     agreement, accuracy = extraction(box, generated, answered >= 0.5, seed)
     students = np.array([extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn])
     return bins, feature_table(box.train_rows, generated, uniform), {
         "mae": float(error.mean()),
         "mse": float((error ** 2).mean()),
-        "class_agreement": float((asks_positive == (answered >= 0.5)).mean()),
-        "mae_by_class": {"positive": float(error[asks_positive].mean()),
-                         "negative": float(error[~asks_positive].mean())},
+        "mae_sd": float(error.std()),
+        "class_agreement": float(agrees.mean()),
+        "mae_by_class": {side: float(error[chosen].mean()) for side, chosen in sides.items()},
+        "mae_sd_by_class": {side: float(error[chosen].std()) for side, chosen in sides.items()},
+        "agreement_by_class": {side: float(agrees[chosen].mean())
+                               for side, chosen in sides.items()},
+        "y_peak_bin": f"{peak.argmax() / (2 * BINS):.2f}-{(peak.argmax() + 1) / (2 * BINS):.2f}",
+        "y_peak_share": float(peak.max() / len(answered)),
         "mae_by_bin": dict(zip(filled["bin"], filled["mae"])),
         "worst_bin_mae": float(filled["mae"].max()),
         "unique_rows": int(len(generated.drop_duplicates())),
         "diversity": {"overall": diversity(encoded, real_encoded),
                       **dict(zip(filled["bin"], filled["diversity"]))},
         "diversity_min_bin": float(filled["diversity"].min()),
+        "diversity_min_bin_name": str(filled["bin"][lowest]),
+        "uniform_diversity": diversity(encode(uniform), real_encoded),
         "diversity_max_bin": float(filled["diversity"].max()),
         "reachable_min": float(answered.min()),
         "reachable_max": float(answered.max()),

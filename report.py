@@ -341,22 +341,17 @@ def answer_4a(runs):
 
 def answer_4b(runs):
     return ["### 4b. 1000 generated samples", "",
-            "**Answer.** With query-verified sampling, the 1000 samples (C drawn uniformly from "
-            "[0, 1]) miss the desired confidence by a mean |C − Y| of "
+            "**Answer.** The 1000 samples are single draws G(Z, C) (C drawn uniformly from "
+            "[0, 1]); they miss the desired confidence by a mean |C − Y| of "
             f"{each(runs, '{mae:.4f}')}, and the forest gives "
-            f"the class C asks for to {each(runs, '{class_agreement:.1%}')} of them. The "
-            f"generator's own single try misses by {each(runs, '{one_try_mae:.4f}')}: it brings "
-            "its rows near C and near the data, and the forest's answers to "
-            f"{runs[0].m['settings']['TRIES']} candidates per C pick one that hits C.", "",
+            f"the class C asks for to {each(runs, '{class_agreement:.1%}')} of them.", "",
             compare(runs, [
                 ("mean |C − Y| of the 1000 samples (mean squared error)",
                  "{mae:.4f} ({mse:.4f})"),
-                ("mean |C − Y| of the generator's first try alone", "{one_try_mae:.4f}"),
                 ("class agreement (C and Y on one side of 0.5)", "{class_agreement:.1%}"),
                 ("distinct rows", "{unique_rows}"),
                 ("forest answers the samples reach", "{reachable_min:.2f}–{reachable_max:.2f}"),
-                ("queries: training (scans included) + sampling",
-                 "{blackbox_queries:,} + {sampling_queries:,}")]), "",
+                ("queries in training (scans included)", "{blackbox_queries:,}")]), "",
             figures(runs, "confidence_scatter.png", "desired confidence C against the forest's "
                     "confidence Y of each sample"), ""]
 
@@ -381,7 +376,7 @@ def answer_4c(runs):
         (count, rest), m = unreachable(run), run.m
         bounds = [f"below {m['answered_min']:.2f}"] if m["answered_min"] >= 0.005 else []
         bounds += [f"above {m['answered_max']:.2f}"] if m["answered_max"] <= 0.995 else []
-        return (f"in {m['blackbox_queries'] + m['sampling_queries']:,} queries the forest never "
+        return (f"in {m['blackbox_queries']:,} training queries the forest never "
                 f"answered {' or '.join(bounds) or 'outside [0, 1]'}: {count} of the 1000 C lie "
                 f"outside its answers, and without them the mean |C − Y| is {rest:.4f}")
 
@@ -416,10 +411,7 @@ def collapsed(m):
 
 def problems(runs):
     """Every problem that limited the generator, with its number, as list items."""
-    items = [f"- *One try is not enough.* The generator alone misses C by "
-             f"{each(runs, '{one_try_mae:.4f}')}: near the data the forest's answer jumps "
-             "whenever a few trees change their vote. The verified pick fixes that for "
-             f"{each(runs, '{sampling_queries:,}')} extra queries."]
+    items = []
     for run in runs:
         m, (count, _), (lead, margin) = run.m, unreachable(run), gain(run.m)
         accuracy = run.csv("losses.csv")["d_accuracy"].iloc[-1]
