@@ -51,8 +51,7 @@ SCAN_POINTS = 101  # values along each scan of one number
 PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
 ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
             "without the realism critic": "REALISM_WEIGHT=0",
-            "without the spread penalty": "MIN_SPREAD=0",
-            "a uniform prior instead of the scanned one": "SCAN_ROWS=0"}
+            "without the spread penalty": "MIN_SPREAD=0"}
 
 
 class BlackBox:
