@@ -2,27 +2,21 @@
 
 python part2_bbgan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
-A random forest is trained on a stratified 70/30 split of the real rows; from then on it is a
-black box that only answers queries with its confidence, the probability of the second class
-the file declares. No real row reaches any network: they know the schema (columns, types,
-categories, ranges) and the forest's answers; the real rows are used after training, for
+A random forest trained on a stratified 70/30 split of the real rows is a black box that only
+answers with its confidence, the probability of the second class the file declares. No real
+row reaches any network (they know the schema and the forest's answers); the real rows serve
 reporting only. Results land in OUT/<dataset>/part2/.
 
-- *A prior from answers alone.* A tree splits where its training rows are dense, so along a scan
-  of one number through a random row the forest's answer changes most where the data lies.
-  Counting the changes gives each number a density; the generator works in this prior's
-  quantile space (categories stay uniform).
-- *Training.* Each step asks for `GROUPS` desired confidences C, `GROUP_SIZE` rows each, and
-  sends the forest these rows and as many rows of the prior in one call. A surrogate network
-  learns the forest's answers; the generator follows its gradient while its loss uses the
-  forest's true Y: |Y − C|, fooling the figure-1 discriminator (which sees the row with C and Y
-  in random order and must say which one the forest gave), fooling a realism critic (generated
-  rows with C against prior rows with the forest's answer; only for rows already within
-  `REALISM_GATE` of C), and a penalty when the rows of one C spread less than `MIN_SPREAD` of
-  uniform rows.
-- *Query-verified sampling.* Each of the 1000 samples is one of `TRIES` candidates G(Z, C),
-  picked at random among those whose forest answer lies within `TOLERANCE` of C on C's class
-  side (else the closest).
+- *Prior.* A number's density: where the forest's answer changes along scans of it; the
+  generator works in its quantile space.
+- *Figure 1.* A step sends the forest `GROUPS` x `GROUP_SIZE` rows (one C per group) and as
+  many prior rows. The discriminator's answer head learns the forest's answer from a row (as
+  AC-GAN's learns the class); its judge tells which of C and Y (random order) the forest gave,
+  by which lies nearer that estimate. The generator hits C only by fooling it. A realism critic
+  (rows with C against prior rows with Y) and a spread penalty keep the rows like data.
+- *Convergence.* Training stops when the best held-out mean |C - Y| of the last `PATIENCE`
+  epochs beats the best before by less than `MIN_IMPROVEMENT` (or at `EPOCHS`), keeping the
+  best epoch's (averaged) weights; the 1000 samples are single draws G(Z, C) of them.
 """
 
 import time
@@ -39,36 +33,30 @@ from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
 NOISE_DIM = 16
-GROUPS = 16  # desired confidences per training step
+GROUPS = 64  # desired confidences per training step
 GROUP_SIZE = 16  # rows asked for each of them, whose spread is kept up
-BATCHES_PER_EPOCH = 16  # training steps per epoch, each one call of the black box
-EPOCHS = 60
-LEARNING_RATE = 3e-3
-FINAL_RATE_SHARE = 0.05  # the generator's rate decays along a cosine to this share of it
-ADVERSARIAL_WEIGHT = 0.1  # of the figure-1 discriminator in the generator's loss
-REALISM_WEIGHT = 1.0  # of the realism critic in the generator's loss
-EVEN_WEIGHTS = True  # the critic weighs the prior's rows so that their answers count evenly
-DIVERSITY_WEIGHT = 0.3  # of the penalty on rows that share one C and spread too little
-MIN_SPREAD = 0.35  # of the spread of uniform rows, within the rows that share one C
-SAMPLES = 1000
+EPOCHS = 200  # the most epochs a run may take when the criterion does not hold before
+PATIENCE = 10  # epochs over which the held-out error must still improve
+MIN_IMPROVEMENT = 0.002  # by this much of mean |C - Y|, else training has converged
+LEARNING_RATE = 2e-3
+EMA = 0.99  # decay of the running average of the generator's weights, which samples
+ADVERSARIAL_WEIGHT = 1.0  # of the figure-1 discriminator in the generator's loss
+REALISM_WEIGHT = 0.3  # of the realism critic in the generator's loss
+MIN_SPREAD = 0.25  # penalised below: per feature, the std of the rows of one C over uniform rows'
+SAMPLES = 1000  # draws of 4b, (Z, C) pairs of the held-out set, Cs of a training epoch
 BINS = 10  # ranges of confidence, 0.1 wide
-TRIES = 64  # candidate rows per desired confidence in query-verified sampling
-TOLERANCE = 0.02  # a row fits C when the box's answer is this close, on C's side
-REALISM_GATE = 0.02  # realism is asked only of rows whose answer is this close to C
 BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
 SCAN_ROWS = 200  # uniform rows, each scanned along every number (0: a uniform prior)
 SCAN_POINTS = 101  # values along each scan of one number
 PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
-
-
-# --- Black box ------------------------------------------------------------------------------------
+ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
+            "without the realism critic": "REALISM_WEIGHT=0",
+            "without the spread penalty": "MIN_SPREAD=0"}
 
 
 class BlackBox:
-    """A random forest trained on a stratified 70/30 split of the real rows; its confidence is
-    the probability of the second class the file declares (diabetes: tested_positive,
-    german_credit: bad). score() takes decoded rows and counts them; the real rows it keeps are
-    for reporting only."""
+    """A random forest on a stratified 70/30 split; its confidence: the probability of the second
+    declared class. score() answers decoded rows and counts them; its real rows are for reports."""
 
     def __init__(self, dataset, seed):
         self.encoder = common.TabularEncoder(common.schema_frame(dataset.features))
@@ -85,8 +73,7 @@ class BlackBox:
         self.queries, self.answered = 0, (1.0, 0.0)
 
     def score(self, rows):
-        """The forest's probability of the positive class for a frame of rows; counts the rows
-        and keeps the lowest and highest answer given."""
+        """The forest's answers to a frame of rows; counts them, keeps the lowest and highest."""
         self.queries += len(rows)
         answers = self.forest.predict_proba(self.encoder.transform(rows))[:, 1].astype("float32")
         self.answered = (min(self.answered[0], float(answers.min())),
@@ -95,27 +82,24 @@ class BlackBox:
 
     def summary(self):
         confidence = self.test_confidence
-        return {
-            "positive_class": self.positive,
-            "one_vs_rest": self.multiclass,
-            "test_rows": len(self.test_y),
-            "accuracy": float(accuracy_score(self.test_y, confidence >= 0.5)),
-            "roc_auc": float(roc_auc_score(self.test_y, confidence)),
-            "test_confidence": {"min": float(confidence.min()), "max": float(confidence.max()),
-                                "mean": float(confidence.mean()), "std": float(confidence.std())},
-        }
 
+        def described(values):
+            return {"count": len(values), "min": float(values.min()), "max": float(values.max()),
+                    "mean": float(values.mean()), "std": float(values.std())}
 
-# --- A prior of where the data lies, from the black box's answers alone ---------------------------
+        return {"positive_class": self.positive, "one_vs_rest": self.multiclass,
+                "test_rows": len(self.test_y),
+                "accuracy": float(accuracy_score(self.test_y, confidence >= 0.5)),
+                "roc_auc": float(roc_auc_score(self.test_y, confidence)),
+                "test_confidence": described(confidence),
+                "test_confidence_by_class": {"positive": described(confidence[self.test_y]),
+                                             "negative": described(confidence[~self.test_y])}}
 
 
 def scan_prior(schema, score, rng):
-    """PRIOR_ROWS rows drawn from a prior estimated through queries only. A tree splits where
-    its training rows are dense, so along a scan of one number (the rest of a row held fixed)
-    the forest's answer changes most often where the data lies. Each number's density over the
-    scan's intervals is the count of answer changes there, over SCAN_ROWS uniform rows;
-    categories stay uniform. schema: a range encoder fitted on the schema; score: decoded rows
-    to the box's answers."""
+    """PRIOR_ROWS rows of a prior from queries only: each number's density over a scan's
+    intervals is the count of answer changes there, over SCAN_ROWS uniform rows scanned along
+    it; categories stay uniform. schema: a range encoder; score: decoded rows to answers."""
     grid = np.linspace(-1.0, 1.0, SCAN_POINTS, dtype="float32")
     base = rng.uniform(-1.0, 1.0, size=(SCAN_ROWS, schema.width)).astype("float32")
     densities = {}
@@ -135,41 +119,58 @@ def scan_prior(schema, score, rng):
     return schema.inverse_transform(prior)
 
 
-# --- Model ----------------------------------------------------------------------------------------
+class Judge(keras.layers.Layer):
+    """Log odds that the first of two scalars is the box's answer, for a Gaussian error around
+    the answer head's estimate: sharpness * ((second - estimate)^2 - (first - estimate)^2)."""
+
+    def build(self, input_shape):
+        self.log_sharpness = self.add_weight(shape=(), initializer="zeros")
+
+    def call(self, pair, estimate):
+        first, second = pair[:, :1] - estimate, pair[:, 1:] - estimate
+        return 10.0 * keras.ops.exp(self.log_sharpness) * (second ** 2 - first ** 2)
+
+
+def build_discriminator(width):
+    """Figure 1's discriminator: a row and two scalars (C and Y in random order) in; the logit
+    that the first is the box's answer, and the answer head's logit of the box's answer, out."""
+    inputs = keras.Input((width + 2,))
+    hidden = inputs[:, :width]
+    for units in common.HIDDEN_UNITS:
+        hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
+    answer = keras.layers.Dense(1)(hidden)
+    judged = Judge()(inputs[:, width:], keras.ops.sigmoid(answer))
+    return keras.Model(inputs, [judged, answer], name="discriminator")
 
 
 class BlackBoxGAN(keras.Model):
-    """Figure 1 of the assignment, trained by fit() on batches of desired confidences, each C
-    asked for GROUP_SIZE times. A step queries the black box once (tf.numpy_function) with the
-    generated rows and as many rows of the prior; the surrogate learns the answers, the
-    discriminator which of C and Y the box gave, the realism critic what the prior's rows look
-    like; then the generator learns from all three.
-    answer: encoded rows to the black box's confidences."""
+    """Figure 1, trained by fit() on batches of desired confidences, each asked for GROUP_SIZE
+    times. A step queries the box once (tf.numpy_function) with the generated rows and as many
+    prior rows; the discriminator and the realism critic learn, then the generator learns from
+    both. answer: encoded rows to the black box's confidences."""
 
     def __init__(self, encoder, answer, seed):
         super().__init__()
         self.answer = answer
         self.snap = common.SnapToRecords(encoder)
         self.soft_generator = common.build_generator(NOISE_DIM + 1, encoder)
-        self.discriminator = common.build_mlp(encoder.width + 2, name="discriminator")
+        self.average_generator = common.build_generator(NOISE_DIM + 1, encoder)
+        self.average_generator.set_weights(self.soft_generator.get_weights())
+        self.discriminator = build_discriminator(encoder.width)
         self.critic = RealismCritic(encoder.width)
-        self.surrogate = common.build_mlp(encoder.width, name="surrogate")
         self.spread = GroupSpread(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed)
-        names = ["d_loss", "d_accuracy", "critic_loss", "g_loss", "surrogate_loss", "batch_mae"]
+        names = ["d_loss", "d_accuracy", "answer_loss", "critic_loss", "g_loss", "batch_mae"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
 
     @property
     def metrics(self):
         return list(self.trackers.values())
 
-    def compile(self, total_steps, steps_per_execution=1):
+    def compile(self, steps_per_execution=1):
         super().compile(steps_per_execution=steps_per_execution)
-        schedule = keras.optimizers.schedules.CosineDecay(LEARNING_RATE, total_steps,
-                                                           alpha=FINAL_RATE_SHARE)
-        self.g_optimizer = keras.optimizers.Adam(schedule, beta_1=0.5)
+        self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
         self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
-        self.s_optimizer = keras.optimizers.Adam(LEARNING_RATE)
 
     def generate(self, noise, desired, training=False):
         """Soft rows (the generator's heads) and the exact records they snap to."""
@@ -186,66 +187,59 @@ class BlackBoxGAN(keras.Model):
         answers = tf.reshape(tf.numpy_function(self.answer, [queries], tf.float32), (-1, 1))
         answered, prior_answers = tf.split(answers, 2)
         swap = keras.random.uniform(tf.shape(desired), seed=self.seed_generator) < 0.5
-
-        losses = {"surrogate_loss": self.fit_surrogate(queries, answers),
-                  **self.fit_discriminator(rows, desired, answered, swap),
+        losses = {**self.fit_discriminator(queries, answers, desired, swap),
                   "critic_loss": self.critic.fit(rows, desired, prior_rows, prior_answers),
                   "g_loss": self.fit_generator(noise, desired, answered, swap),
                   "batch_mae": tf.abs(answered - desired)}
+        for average, weight in zip(self.average_generator.weights, self.soft_generator.weights):
+            average.assign(EMA * average + (1.0 - EMA) * weight)
         for name, value in losses.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def fit_surrogate(self, rows, answers):
-        """One step of the surrogate towards the black box's answers (cross-entropy)."""
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-                answers, self.surrogate(rows, training=True)))
-        common.gradient_step(self.s_optimizer, tape, loss, self.surrogate)
-        return loss
-
     def judge(self, rows, desired, answered, swap):
-        """Discriminator logit that the first of the two scalars is the black box's answer."""
+        """The discriminator's two logits for rows with C and Y, swapped where swap."""
         first = tf.where(swap, answered, desired)
         second = tf.where(swap, desired, answered)
         return self.discriminator(tf.concat([rows, first, second], axis=1))
 
-    def fit_discriminator(self, rows, desired, answered, swap):
-        """One step of the discriminator: which of C and Y did the black box give?"""
+    def fit_discriminator(self, queries, answers, desired, swap):
+        """One step: which of C and Y the box gave, and its answer to every queried row."""
+        rows, answered = queries[:tf.shape(desired)[0]], answers[:tf.shape(desired)[0]]
         with tf.GradientTape() as tape:
-            logits = self.judge(rows, desired, answered, swap)
-            loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+            logits, _ = self.judge(rows, desired, answered, swap)
+            _, answer_logits = self.discriminator(
+                tf.concat([queries, tf.zeros((tf.shape(queries)[0], 2))], axis=1))
+            d_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 tf.cast(swap, "float32"), logits))
-        common.gradient_step(self.d_optimizer, tape, loss, self.discriminator)
-        return {"d_loss": loss, "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
+            answer_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
+                answers, answer_logits))
+            total = d_loss + answer_loss
+        common.gradient_step(self.d_optimizer, tape, total, self.discriminator)
+        return {"d_loss": d_loss, "answer_loss": answer_loss,
+                "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
 
     def fit_generator(self, noise, desired, answered, swap):
-        """One generator step: |Y - C| with the surrogate's gradient and the true Y, fooling the
-        discriminator and the realism critic, and spread among the rows that share one C."""
+        """One generator step: fool the discriminator and the critic, keep each C's rows spread."""
         with tf.GradientTape() as tape:
             soft, rows = self.generate(noise, desired, training=True)
-            smooth = tf.sigmoid(self.surrogate(rows))
-            estimate = smooth + tf.stop_gradient(answered - smooth)  # true Y, surrogate gradient
+            logits, _ = self.judge(rows, desired, answered, swap)
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
-                1.0 - tf.cast(swap, "float32"), self.judge(rows, desired, estimate, swap)))
-            loss = (tf.reduce_mean(tf.abs(estimate - desired)) + ADVERSARIAL_WEIGHT * fooled
-                    + REALISM_WEIGHT * self.critic.unrealistic(rows, desired, answered)
-                    + DIVERSITY_WEIGHT * self.spread.shortfall(soft, rows))
+                1.0 - tf.cast(swap, "float32"), logits))
+            loss = (ADVERSARIAL_WEIGHT * fooled + REALISM_WEIGHT * self.critic.unrealistic(
+                rows, desired) + self.spread.shortfall(soft, rows))
         common.gradient_step(self.g_optimizer, tape, loss, self.soft_generator)
         return loss
 
-    def sample(self, desired, rng):
-        """Encoded rows for the desired confidences, from NumPy noise drawn with rng."""
-        noise = rng.standard_normal((len(desired), NOISE_DIM)).astype("float32")
+    def sample(self, noise, desired):
+        """Single draws G(Z, C) of the averaged generator, encoded, for noise and confidences."""
         inputs = np.hstack([noise, np.asarray(desired, dtype="float32").reshape(-1, 1)])
-        return self.snap(self.soft_generator.predict(inputs, batch_size=1024, verbose=0)).numpy()
+        return self.snap(self.average_generator(inputs)).numpy()
 
 
 class RealismCritic:
-    """Tells generated rows, with the confidence they were asked for, from rows of the prior
-    with the box's answer to them. The prior's rows are weighted so that the box's answers to
-    them count evenly over the BINS ranges: the generator asks for every confidence alike, the
-    prior's answers are mostly low."""
+    """Tells generated rows with their C from prior rows with the box's answer, the prior's rows
+    weighted so that their answers count evenly over the BINS ranges, as the Cs do."""
 
     def __init__(self, width):
         self.network = common.build_mlp(width + 1, name="realism_critic")
@@ -262,9 +256,8 @@ class RealismCritic:
         return weights / tf.reduce_mean(weights)
 
     def fit(self, rows, desired, prior_rows, prior_answers):
-        """One step: the prior's rows with the box's answers (weighted, as real) against the
-        generated rows with their C."""
-        weights = self.even_weights(prior_answers) if EVEN_WEIGHTS else 1.0
+        """One step: prior rows with Y (weighted, as real) against generated rows with C."""
+        weights = self.even_weights(prior_answers)
         with tf.GradientTape() as tape:
             real = tf.nn.softplus(-self.network(tf.concat([prior_rows, prior_answers], axis=1),
                                                 training=True))[:, 0]
@@ -273,19 +266,15 @@ class RealismCritic:
         common.gradient_step(self.optimizer, tape, loss, self.network)
         return loss
 
-    def unrealistic(self, rows, desired, answered):
-        """The generator's loss for rows the critic calls generated, counted only for rows whose
-        answer already fits C: realism must not cost the confidence."""
-        fits = tf.cast(tf.abs(answered - desired) <= REALISM_GATE, "float32")
-        return tf.reduce_mean(fits * tf.nn.softplus(-self.network(
-            tf.concat([rows, desired], axis=1))))
+    def unrealistic(self, rows, desired):
+        """The generator's loss for rows the critic calls generated."""
+        return tf.reduce_mean(tf.nn.softplus(-self.network(tf.concat([rows, desired], axis=1))))
 
 
 class GroupSpread:
-    """How far the rows that share one C fall short of MIN_SPREAD times the spread of uniform
-    rows of the schema, per feature. A number's spread is its variance (uniform in [-1, 1]: 1/3);
-    a category's is the Gini impurity of the categories the group picks, sum of q(1 - q) (uniform:
-    1 - 1/k), whose straight-through gradient is not zero even when the group picks one."""
+    """How far the rows of one C fall short of MIN_SPREAD squared times the spread of uniform
+    rows, per feature: a number's variance (uniform: 1/3), a category's Gini impurity
+    sum q(1 - q) (uniform: 1 - 1/k), whose straight-through gradient lives on a single pick."""
 
     def __init__(self, encoder):
         uniform = np.array([1.0 - 1.0 / spec.width if spec.kind == "nominal"
@@ -308,40 +297,51 @@ class GroupSpread:
         return tf.reduce_mean(tf.boolean_mask(missing, self.varies, axis=1))
 
 
+class HeldOutCheck(keras.callbacks.Callback):
+    """Each epoch the generator's mean |C - Y| on a fixed held-out (Z, C) set (heldout_mae);
+    stops once the best of the last PATIENCE epochs beats the best before by less than
+    MIN_IMPROVEMENT (converged), and restores the best epoch's weights."""
+
+    def __init__(self, noise, desired):
+        super().__init__()
+        self.noise, self.desired = noise, desired
+        self.errors, self.best_weights, self.converged = [], None, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        answered = self.model.answer(self.model.sample(self.noise, self.desired))
+        self.errors.append(float(np.abs(answered - self.desired).mean()))
+        logs["heldout_mae"] = self.errors[-1]
+        if np.argmin(self.errors) == len(self.errors) - 1:
+            self.best_weights = self.model.average_generator.get_weights()
+        if len(self.errors) > PATIENCE:
+            before = min(self.errors[:-PATIENCE])
+            self.converged = min(self.errors[-PATIENCE:]) > before - MIN_IMPROVEMENT
+            self.model.stop_training = self.converged
+
+    def on_train_end(self, logs=None):
+        self.model.average_generator.set_weights(self.best_weights)
+
+    @property
+    def summary(self):
+        best = int(np.argmin(self.errors))
+        return {"epoch_used": best + 1, "converged": self.converged,
+                "epochs_run": len(self.errors), "heldout_mae_used": self.errors[best]}
+
+
 def train(encoder, score, epochs, seed, rng, quiet):
-    """Train on desired confidences only. Takes the generator's encoder (the prior's quantile
-    space) and the black box's score of decoded rows: no real rows."""
+    """Train from the generator's encoder (the prior's quantile space) and the box's score of
+    decoded rows, no real rows: (model, history, convergence summary, seconds)."""
 
-    def answer(encoded):
-        return score(encoder.inverse_transform(encoded))
-
-    gan = BlackBoxGAN(encoder, answer, seed)
-    gan.compile(epochs * BATCHES_PER_EPOCH, steps_per_execution=BATCHES_PER_EPOCH)
+    gan = BlackBoxGAN(encoder, lambda encoded: score(encoder.inverse_transform(encoded)), seed)
+    gan.compile(steps_per_execution=-(-SAMPLES // GROUPS))
+    check = HeldOutCheck(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"),
+                         rng.uniform(size=SAMPLES).astype("float32"))
     monitor = common.TrainingMonitor(quiet)
-    desired = rng.uniform(size=(GROUPS * BATCHES_PER_EPOCH, 1)).astype("float32")
+    desired = rng.uniform(size=(SAMPLES, 1)).astype("float32")
     start = time.perf_counter()
     gan.fit(desired, epochs=epochs, batch_size=GROUPS, shuffle=True, verbose=0,
-            callbacks=[monitor])
-    return gan, monitor.frame, time.perf_counter() - start
-
-
-def verified_sample(gan, desired, rng):
-    """Query-verified sampling: TRIES candidate rows per desired confidence, all scored by the
-    black box. One of the candidates that fit (answer within TOLERANCE of C, on the side C asks
-    for) is kept at random, so the choice does not narrow the rows' spread; where none fits, the
-    closest. Returns the encoded rows, the box's answers to them, and one try's error alone."""
-    desired = np.asarray(desired, dtype="float32")
-    candidates = gan.sample(np.repeat(desired, TRIES), rng)
-    answers = np.asarray(gan.answer(candidates), dtype=float).reshape(-1, TRIES)
-    error = np.abs(answers - desired[:, None])
-    fits = (error <= TOLERANCE) & ((answers >= 0.5) == (desired[:, None] >= 0.5))
-    lottery = np.where(fits, rng.uniform(size=fits.shape), -1.0)
-    choice = np.where(fits.any(axis=1), lottery.argmax(axis=1), error.argmin(axis=1))
-    kept = np.arange(len(desired)) * TRIES + choice
-    return candidates[kept], answers.ravel()[kept], error[:, 0]
-
-
-# --- Analysis -------------------------------------------------------------------------------------
+            callbacks=[check, monitor])
+    return gan, monitor.frame, check.summary, time.perf_counter() - start
 
 
 def diversity(encoded, real_encoded):
@@ -357,17 +357,17 @@ def bin_index(confidence):
 
 
 def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, distances):
-    """Per range of desired confidence: count, error, class agreement, the box's mean answer,
-    diversity, the median distance to the nearest real training row, and the share of the
-    forest's test-row confidences that fall in the range (empty ranges: blank)."""
+    """Per range of C: count, error (mean, sd), class agreement, the box's answers (mean, sd),
+    diversity, median distance to the nearest real training row, share of the test rows'."""
     which = bin_index(desired)
     frame = pd.DataFrame({"which": which, "error": np.abs(desired - answered),
                           "agrees": (desired >= 0.5) == (answered >= 0.5),
                           "answered": answered, "distance": distances})
     bins = frame.groupby("which").agg(
-        count=("error", "size"), mae=("error", "mean"), class_agreement=("agrees", "mean"),
-        mean_blackbox_confidence=("answered", "mean"), nearest_real_distance=("distance", "median"))
-    bins.insert(4, "diversity", [diversity(encoded[which == index], real_encoded)
+        count=("error", "size"), mae=("error", "mean"), mae_sd=("error", "std"),
+        class_agreement=("agrees", "mean"), mean_blackbox_confidence=("answered", "mean"),
+        blackbox_confidence_sd=("answered", "std"), nearest_real_distance=("distance", "median"))
+    bins.insert(6, "diversity", [diversity(encoded[which == index], real_encoded)
                                  for index in bins.index])
     bins = bins.reindex(range(BINS)).fillna({"count": 0}).astype({"count": int})
     bins["test_share"] = np.bincount(bin_index(test_confidence), minlength=BINS) / len(
@@ -377,9 +377,8 @@ def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, d
 
 
 def extraction(box, rows, labels, seed):
-    """What rows teach about the black box: a student forest trained on them, labelled with the
-    box's class (labels: Y >= 0.5), is scored on the real test rows: (agreement with the box,
-    accuracy against the true labels)."""
+    """A student forest trained on rows labelled with the box's class (Y >= 0.5), on the real
+    test rows: (agreement with the box, accuracy against the true labels)."""
     student = RandomForestClassifier(random_state=seed, n_jobs=-1)
     predicted = student.fit(box.encoder.transform(rows), labels).predict(box.test_encoded)
     return (float((predicted == (box.test_confidence >= 0.5)).mean()),
@@ -387,9 +386,8 @@ def extraction(box, rows, labels, seed):
 
 
 def feature_table(real, generated, uniform):
-    """Per feature: the real training rows' median (numbers) or most common category with its
-    share, beside the same for the generated rows and for uniform rows of the schema, and how
-    alike each is to the real rows' distribution (common.column_likeness: 1 is the same)."""
+    """Per feature: median or most common category (share) of real, generated and uniform rows,
+    and how alike the latter two are to the real ones (common.column_likeness: 1 the same)."""
     rows = []
     for name in real.columns:
         columns = (real[name], generated[name], uniform[name])
@@ -406,33 +404,33 @@ def feature_table(real, generated, uniform):
 
 
 def plot_confidences(folder, name, box, desired, answered):
-    """The pictures of 4a-4c: the forest's confidence on its test rows, C against Y for the
-    generated samples, and the forest's scores of them by the class it gives."""
-    edges = np.linspace(0, 1, 2 * BINS + 1)
-    figure, axis = common.plt.subplots(figsize=(7, 4))
-    axis.hist(box.test_confidence, bins=edges, color="tab:blue", edgecolor="white")
-    axis.set(xlabel=f"forest confidence (probability of {box.positive!r})", ylabel="test rows",
-             title=f"{name}: forest confidence on the 30% test rows")
+    """4a-4c's pictures: test-row confidences by true class, C against Y, the samples' scores
+    by the class the forest gives them."""
+    edges, width = np.linspace(0, 1, 2 * BINS + 1), common.HALF_WIDTH
+    classes = [f"truly {box.positive!r}", "truly another class"]
+    figure, axis = common.plt.subplots(figsize=(width, 2.5))
+    axis.hist([box.test_confidence[box.test_y], box.test_confidence[~box.test_y]], bins=edges,
+              stacked=True, color=["tab:red", "tab:blue"], label=classes)
+    axis.set(xlabel=f"forest confidence: probability of {box.positive!r}", ylabel="test rows",
+             title=f"{name}: forest on its 30% test rows")
+    axis.legend(frameon=False)
     common.save_figure(figure, folder / "test_confidence.png")
-    figure, axis = common.plt.subplots(figsize=(6, 6))
-    axis.scatter(desired, answered, s=6, alpha=0.5)
+    figure, axis = common.plt.subplots(figsize=(width, width))
+    axis.scatter(desired, answered, s=3, alpha=0.5, label="one sample")
     axis.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="Y = C")
-    axis.set(xlabel="desired confidence C", ylabel="black-box confidence Y", xlim=(0, 1),
-             ylim=(0, 1), title=f"{name}: desired vs black-box confidence")
-    axis.legend()
+    axis.set(xlabel="desired confidence C", ylabel="forest's confidence Y", xlim=(0, 1),
+             ylim=(0, 1), title=f"{name}: C against Y, {SAMPLES} single draws")
+    axis.legend(loc="upper left", frameon=False)
     common.save_figure(figure, folder / "confidence_scatter.png")
-    figure, axis = common.plt.subplots(figsize=(7, 4))
+    figure, axis = common.plt.subplots(figsize=(width, 2.5))
     positive = answered >= 0.5
     axis.hist([answered[positive], answered[~positive]], bins=edges, stacked=True,
               color=["tab:red", "tab:blue"],
-              label=[f"classified {box.positive!r} (Y >= 0.5)", "classified as the other"])
-    axis.set(xlabel="black-box confidence Y", ylabel="generated samples",
-             title=f"{name}: forest scores of {SAMPLES} generated samples")
-    axis.legend()
+              label=[f"given {box.positive!r} (Y ≥ 0.5)", "given another class"])
+    axis.set(xlabel="forest's confidence Y", ylabel="samples",
+             title=f"{name}: forest's scores of the samples")
+    axis.legend(frameon=False)
     common.save_figure(figure, folder / "score_distribution.png")
-
-
-# --- Main -----------------------------------------------------------------------------------------
 
 
 def architecture(gan):
@@ -441,15 +439,14 @@ def architecture(gan):
         common.describe_network(gan.soft_generator, gan.g_optimizer,
                                 "G(Z, C): a row for confidence C", "heads"),
         common.describe_network(gan.discriminator, gan.d_optimizer,
-                                "D(row, C, Y): which scalar the box gave", "logit"),
+                                "D(row, C, Y): which scalar the box gave", "answer-head logit "
+                                "(of the row), judged with C and Y into the logit of which"),
         common.describe_network(gan.critic.network, gan.critic.optimizer,
-                                "prior row with Y, or generated row with C?", "logit"),
-        common.describe_network(gan.surrogate, gan.s_optimizer,
-                                "a differentiable copy of the box", "logit")]
+                                "prior row with Y, or generated row with C?", "logit")]
 
 
 def run_dataset(dataset, args):
-    """Black box, prior, training, 1000 verified samples, measures: OUT/<dataset>/part2/."""
+    """Black box, prior, training, 1000 single draws, measures: OUT/<dataset>/part2/."""
     started = time.perf_counter()
     rng = common.seed_everything(args.seed)
     box = BlackBox(dataset, args.seed)
@@ -458,18 +455,16 @@ def run_dataset(dataset, args):
                     f"{summary['roc_auc']:.3f}, confidence of {box.positive!r}")
     prior = scan_prior(box.encoder, box.score, rng)  # the box's encoder: the schema's ranges
     encoder = common.TabularEncoder(prior, numeric="quantile")
-    gan, history, train_seconds = train(encoder, box.score, args.epochs, args.seed, rng,
-                                        args.quiet)
-    queries = box.queries
+    gan, history, convergence, train_seconds = train(encoder, box.score, args.epochs,
+                                                      args.seed, rng, args.quiet)
+    queries, (answered_min, answered_max) = box.queries, box.answered  # training's queries
     desired = rng.uniform(size=SAMPLES)
-    encoded, answered, one_try_error = verified_sample(gan, desired, rng)
-    sampling_queries = box.queries - queries
-    generated = encoder.inverse_transform(encoded)
+    generated = encoder.inverse_transform(
+        gan.sample(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"), desired))
+    answered = box.score(generated)
     bins, features, metrics = measures(box, generated, desired, answered, args.seed, rng)
-    metrics.update(**dataset.summary,
-                   one_try_mae=float(one_try_error.mean()), blackbox_queries=queries,
-                   sampling_queries=sampling_queries, epochs=args.epochs,
-                   answered_min=box.answered[0], answered_max=box.answered[1],
+    metrics.update(**dataset.summary, **convergence, blackbox_queries=queries,
+                   epochs=args.epochs, answered_min=answered_min, answered_max=answered_max,
                    train_seconds=round(train_seconds, 2), seed=args.seed,
                    architecture=architecture(gan),
                    settings=common.hyperparameters(globals(), args.epochs))
@@ -483,22 +478,21 @@ def run_dataset(dataset, args):
         features.to_csv(folder / "features.csv", index=False)
         history.to_csv(folder / "losses.csv", index=False)
         plot_confidences(folder, dataset.name, box, desired, answered)
-        common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch")
+        common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
+                            used=metrics["epoch_used"])
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
         report.write_run_report(folder, "part2")
     say(args.quiet, f"{dataset.name}: mae {metrics['mae']:.4f}  class agreement "
-                    f"{metrics['class_agreement']:.3f}  extraction agreement "
-                    f"{metrics['extraction_agreement']:.3f} (uniform rows "
-                    f"{metrics['uniform_baseline_agreement']:.3f})  realism c2st "
-                    f"{metrics['realism_c2st_auc']:.3f}  -> {args.out}/{dataset.name}/part2/")
+                    f"{metrics['class_agreement']:.3f}  epoch used {metrics['epoch_used']}  "
+                    f"realism c2st {metrics['realism_c2st_auc']:.3f}  -> "
+                    f"{args.out}/{dataset.name}/part2/")
     return metrics
 
 
 def measures(box, generated, desired, answered, seed, rng):
-    """The per-bin table, the feature table and every number of 4b-4d, computed after
-    training; the real rows are used here only. rng draws the baseline's uniform rows: any
-    number in its range, any category."""
+    """The per-bin table, the feature table and every number of 4b-4d (the real rows are used
+    here only); rng draws the baseline's uniform rows."""
     drawn = [box.encoder.inverse_transform(rng.uniform(-1, 1, (SAMPLES, box.encoder.width)))
              for _ in range(BASELINE_DRAWS)]
     uniform, encode = drawn[0], box.encoder.transform
@@ -510,20 +504,30 @@ def measures(box, generated, desired, answered, seed, rng):
                            distances)
     filled = bins[bins["count"] > 0]
     error, asks_positive = np.abs(desired - answered), desired >= 0.5
+    agrees = asks_positive == (answered >= 0.5)
+    sides = {"positive": asks_positive, "negative": ~asks_positive}
+    peak = np.bincount(np.clip((answered * 2 * BINS).astype(int), 0, 2 * BINS - 1),
+                       minlength=2 * BINS)
     agreement, accuracy = extraction(box, generated, answered >= 0.5, seed)
     students = np.array([extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn])
     return bins, feature_table(box.train_rows, generated, uniform), {
         "mae": float(error.mean()),
         "mse": float((error ** 2).mean()),
-        "class_agreement": float((asks_positive == (answered >= 0.5)).mean()),
-        "mae_by_class": {"positive": float(error[asks_positive].mean()),
-                         "negative": float(error[~asks_positive].mean())},
+        "mae_sd": float(error.std()),
+        "class_agreement": float(agrees.mean()),
+        "mae_by_class": {side: float(error[at].mean()) for side, at in sides.items()},
+        "mae_sd_by_class": {side: float(error[at].std()) for side, at in sides.items()},
+        "agreement_by_class": {side: float(agrees[at].mean()) for side, at in sides.items()},
+        "y_peak_bin": f"{peak.argmax() / (2 * BINS):.2f}-{(peak.argmax() + 1) / (2 * BINS):.2f}",
+        "y_peak_share": float(peak.max() / len(answered)),
         "mae_by_bin": dict(zip(filled["bin"], filled["mae"])),
         "worst_bin_mae": float(filled["mae"].max()),
         "unique_rows": int(len(generated.drop_duplicates())),
         "diversity": {"overall": diversity(encoded, real_encoded),
                       **dict(zip(filled["bin"], filled["diversity"]))},
         "diversity_min_bin": float(filled["diversity"].min()),
+        "diversity_min_bin_name": str(filled["bin"][filled["diversity"].idxmin()]),
+        "uniform_diversity": diversity(encode(uniform), real_encoded),
         "diversity_max_bin": float(filled["diversity"].max()),
         "reachable_min": float(answered.min()),
         "reachable_max": float(answered.max()),
@@ -536,10 +540,9 @@ def measures(box, generated, desired, answered, seed, rng):
         "uniform_column_shapes": common.column_shapes(box.train_rows, uniform),
         "realism_c2st_auc": common.c2st_auc(box.encoder, box.train_rows, generated, seed),
         "uniform_c2st_auc": common.c2st_auc(box.encoder, box.train_rows, uniform, seed),
-        "nearest_real_distance": {
-            "generated": float(np.median(distances)),
-            "uniform": float(np.median(uniform_distances)),
-            "real_test_rows": float(np.median(test_distances))},
+        "nearest_real_distance": {"generated": float(np.median(distances)),
+                                  "uniform": float(np.median(uniform_distances)),
+                                  "real_test_rows": float(np.median(test_distances))},
     }
 
 
