@@ -21,39 +21,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "0")
 os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 
-
-def _import_tensorflow_quietly():
-    """Import TensorFlow with its C++ start-up lines (oneDNN, absl) kept off stderr; if the
-    import fails, they are shown with the error."""
-    with tempfile.TemporaryFile() as captured:
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            captured.seek(0)
-            sys.stderr.write(captured.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-_import_tensorflow_quietly()
-
 import arff  # liac-arff: reports the line of a malformed file  # noqa: E402
 import keras  # noqa: E402
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
-# figures are printed at their own size: two side by side fill the report's text width
-plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8})
-HALF_WIDTH = 3.3  # inches
-AXIS_LABELS = {"loss": "loss (cross-entropy)", "accuracy": "discriminator accuracy",
-               "auc": "check: two-sample AUC", "mae": "mean |C − Y|"}
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
@@ -61,6 +34,12 @@ from scipy.stats import ks_2samp  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
+
+# figures print at their own size: two side by side fill the report's text width
+plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8})
+HALF_WIDTH = 3.3  # inches
+AXIS_LABELS = {"loss": "loss (cross-entropy)", "accuracy": "discriminator accuracy",
+               "auc": "check: two-sample AUC", "mae": "mean |C − Y|"}
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS = {"diabetes": "diabetes.arff", "german_credit": "German_credit.arff"}
