@@ -677,10 +677,11 @@ class TrainingMonitor(keras.callbacks.Callback):
 def plot_history(history, path, title, used=None):
     """A panel per kind of column over the epochs (losses, accuracies, then each measure such
     as a convergence check, drawn where it was taken); a dotted line marks the epoch used."""
-    panels = {}
+    panels = {"loss": [], "accuracy": []}
     for column in history.columns.drop("epoch"):
         kind = "accuracy" if "accuracy" in column else column.rsplit("_", 1)[-1]
         panels.setdefault(kind, []).append(column)
+    panels = {kind: columns for kind, columns in panels.items() if columns}
     figure, axes = plt.subplots(len(panels), 1, figsize=(HALF_WIDTH, 0.9 + 1.25 * len(panels)),
                                 sharex=True, squeeze=False)
     for axis, (kind, columns) in zip(axes[:, 0], panels.items()):

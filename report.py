@@ -79,8 +79,8 @@ def joined(items):
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-ENV.filters.update(num=lambda value, digits=3: f"{value:.{digits}f}",
-                   signed=lambda value, digits=3: f"{value:+.{digits}f}",
+ENV.filters.update(num=lambda value, digits=3: f"{value:.{digits}f}".replace("-", "−"),
+                   signed=lambda value, digits=3: f"{value:+.{digits}f}".replace("-", "−"),
                    pct=lambda value, digits=0: f"{100 * value:.{digits}f}%",
                    count=lambda value: f"{int(value):,}", joined=joined)
 
@@ -275,23 +275,23 @@ class PdfReport(FPDF):
     so their text prints at the size it was drawn."""
 
     TEXT, TABLE = 9.5, 7
-    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=2,
-                                        b_margin=1.5) for level, size in ((1, 15), (2, 13), (3, 11))},
-              "p": TextStyle(t_margin=0.01, b_margin=2), "code": TextStyle(font_family="DejaVuMono")}
+    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=3,
+                                        b_margin=0.6) for level, size in ((1, 15), (2, 13), (3, 11))},
+              "p": TextStyle(t_margin=0.01, b_margin=2), "code": TextStyle(font_family="DejaVuSansMono")}
 
     def __init__(self, folder):
         super().__init__(format="A4")
         self.folder, self.figures = Path(folder), 0
         fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
         for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique"), ("BI", "-BoldOblique")):
-            self.add_font("DejaVu", style, fonts / f"DejaVuSans{suffix}.ttf")
-        self.add_font("DejaVuMono", "", fonts / "DejaVuSansMono.ttf")
+            for family in ("DejaVuSans", "DejaVuSansMono"):
+                self.add_font(family, style, fonts / f"{family}{suffix}.ttf")
         self.set_margins(18, 15, 18)
         self.set_auto_page_break(True, margin=15)
 
     def footer(self):
         self.set_y(-11)
-        self.set_font("DejaVu", "", 8)
+        self.set_font("DejaVuSans", "", 8)
         self.cell(0, 5, str(self.page_no()), align="C")
 
     def render(self, markdown, path):
@@ -311,8 +311,8 @@ class PdfReport(FPDF):
                     if type(token).__name__ == "Heading" and (
                             plain(children) == "Appendix" or self.will_page_break(40)):
                         self.add_page()
-                    self.set_font("DejaVu", "", self.TEXT)
-                    self.write_html(html.render(token).strip(), font_family="DejaVu",
+                    self.set_font("DejaVuSans", "", self.TEXT)
+                    self.write_html(html.render(token).strip(), font_family="DejaVuSans",
                                     tag_styles=self.STYLES, li_prefix_color=0)
         self.output(str(path))
         return self.pages_count
@@ -322,7 +322,7 @@ class PdfReport(FPDF):
         longest word, then its longest cell where room allows. "a ± b" stays on one line."""
         rows = [[cell.replace(" ± ", NBSP + "±" + NBSP) for cell in row] for row in rows]
         for size in np.arange(self.TABLE, 4.9, -0.5):
-            self.set_font("DejaVu", "B", size)  # bold: the widest a header can be
+            self.set_font("DejaVuSans", "B", size)  # bold: the widest a header can be
             least, wanted = (padding + np.array([max(self.get_string_width(part) for cell in column
                                                      for part in split(cell)) for column in
                                                  zip(*rows)]) for split in (str.split, lambda cell: [cell]))
@@ -330,7 +330,7 @@ class PdfReport(FPDF):
                 break
         spare = (self.epw - least.sum()) / max((wanted - least).sum(), 1e-9)
         widths = wanted if wanted.sum() <= self.epw else least + spare * (wanted - least)
-        self.set_font("DejaVu", "", size)
+        self.set_font("DejaVuSans", "", size)
         with self.table(col_widths=list(widths), width=min(widths.sum(), self.epw), align="LEFT",
                         text_align="LEFT", line_height=size * 0.45, padding=0.8) as table:
             for row in rows:
@@ -361,7 +361,7 @@ class PdfReport(FPDF):
             self.set_y(top + height + 1)
         names, captions = zip(*(plain(image.children).split(": ", 1) for image in images))
         order = "" if len(images) == 1 else "left to right: " if together else "top to bottom: "
-        self.set_font("DejaVu", "I", 8)
+        self.set_font("DejaVuSans", "I", 8)
         self.multi_cell(0, 3.8, f"Figure {self.figures}. {captions[0]} ({order}"
                                 f"{', '.join(names)}).", align="C", new_x="LMARGIN", new_y="NEXT")
         self.ln(2.5)
