@@ -13,7 +13,7 @@ reporting only. Results land in OUT/<dataset>/part2/.
   many prior rows. The discriminator's answer head learns the forest's answer from a row (as
   AC-GAN's learns the class); its judge tells which of C and Y (random order) the forest gave,
   by which lies nearer that estimate. The generator hits C only by fooling it. A realism critic
-  (rows with C against prior rows with Y) and a spread penalty keep the rows like data.
+  (rows with C against prior rows with Y) keeps the rows like data.
 - *Convergence.* Training stops when the best held-out mean |C - Y| of the last `PATIENCE`
   epochs beats the best before by less than `MIN_IMPROVEMENT` (or at `EPOCHS`), keeping the
   best epoch's (averaged) weights; the 1000 samples are single draws G(Z, C) of them.
@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 
 NOISE_DIM = 16
 GROUPS = 64  # desired confidences per training step
-GROUP_SIZE = 16  # rows asked for each of them, whose spread is kept up
+GROUP_SIZE = 16  # rows asked for each of them
 EPOCHS = 200  # the most epochs a run may take when the criterion does not hold before
 PATIENCE = 10  # epochs over which the held-out error must still improve
 MIN_IMPROVEMENT = 0.002  # by this much of mean |C - Y|, else training has converged
@@ -42,7 +42,6 @@ LEARNING_RATE = 2e-3
 EMA = 0.99  # decay of the running average of the generator's weights, which samples
 ADVERSARIAL_WEIGHT = 1.0  # of the figure-1 discriminator in the generator's loss
 REALISM_WEIGHT = 0.3  # of the realism critic in the generator's loss
-MIN_SPREAD = 0.25  # penalised below: per feature, the std of the rows of one C over uniform rows'
 SAMPLES = 1000  # draws of 4b, (Z, C) pairs of the held-out set, Cs of a training epoch
 BINS = 10  # ranges of confidence, 0.1 wide
 BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
@@ -50,8 +49,7 @@ SCAN_ROWS = 200  # uniform rows, each scanned along every number (0: a uniform p
 SCAN_POINTS = 101  # values along each scan of one number
 PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
 ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
-            "without the realism critic": "REALISM_WEIGHT=0",
-            "without the spread penalty": "MIN_SPREAD=0"}
+            "without the realism critic": "REALISM_WEIGHT=0"}
 
 
 class BlackBox:
@@ -158,7 +156,6 @@ class BlackBoxGAN(keras.Model):
         self.average_generator.set_weights(self.soft_generator.get_weights())
         self.discriminator = build_discriminator(encoder.width)
         self.critic = RealismCritic(encoder.width)
-        self.spread = GroupSpread(encoder)
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "d_accuracy", "answer_loss", "critic_loss", "g_loss", "batch_mae"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -173,14 +170,14 @@ class BlackBoxGAN(keras.Model):
         self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
 
     def generate(self, noise, desired, training=False):
-        """Soft rows (the generator's heads) and the exact records they snap to."""
-        soft = self.soft_generator(tf.concat([noise, desired], axis=1), training=training)
-        return soft, self.snap(soft)
+        """The exact records the generator's heads snap to."""
+        return self.snap(self.soft_generator(tf.concat([noise, desired], axis=1),
+                                             training=training))
 
     def train_step(self, desired):
         desired = tf.repeat(desired, GROUP_SIZE, axis=0)
         noise = keras.random.normal((tf.shape(desired)[0], NOISE_DIM), seed=self.seed_generator)
-        _, rows = self.generate(noise, desired)
+        rows = self.generate(noise, desired)
         prior_rows = self.snap(keras.random.uniform(  # uniform in the prior's quantile space
             tf.shape(rows), -1.0, 1.0, seed=self.seed_generator))
         queries = tf.concat([rows, prior_rows], axis=0)
@@ -220,14 +217,14 @@ class BlackBoxGAN(keras.Model):
                 "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
 
     def fit_generator(self, noise, desired, answered, swap):
-        """One generator step: fool the discriminator and the critic, keep each C's rows spread."""
+        """One generator step: fool the discriminator and the realism critic."""
         with tf.GradientTape() as tape:
-            soft, rows = self.generate(noise, desired, training=True)
+            rows = self.generate(noise, desired, training=True)
             logits, _ = self.judge(rows, desired, answered, swap)
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 1.0 - tf.cast(swap, "float32"), logits))
-            loss = (ADVERSARIAL_WEIGHT * fooled + REALISM_WEIGHT * self.critic.unrealistic(
-                rows, desired) + self.spread.shortfall(soft, rows))
+            loss = ADVERSARIAL_WEIGHT * fooled + REALISM_WEIGHT * self.critic.unrealistic(
+                rows, desired)
         common.gradient_step(self.g_optimizer, tape, loss, self.soft_generator)
         return loss
 
@@ -269,32 +266,6 @@ class RealismCritic:
     def unrealistic(self, rows, desired):
         """The generator's loss for rows the critic calls generated."""
         return tf.reduce_mean(tf.nn.softplus(-self.network(tf.concat([rows, desired], axis=1))))
-
-
-class GroupSpread:
-    """How far the rows of one C fall short of MIN_SPREAD squared times the spread of uniform
-    rows, per feature: a number's variance (uniform: 1/3), a category's Gini impurity
-    sum q(1 - q) (uniform: 1 - 1/k), whose straight-through gradient lives on a single pick."""
-
-    def __init__(self, encoder):
-        uniform = np.array([1.0 - 1.0 / spec.width if spec.kind == "nominal"
-                            else 1.0 / 3.0 if spec.high > spec.low else 0.0
-                            for spec in encoder.columns], dtype="float32")
-        self.varies = uniform > 0
-        self.uniform = np.where(self.varies, uniform, 1.0).astype("float32")
-        self.members = encoder.members()
-        self.nominal = np.concatenate([[spec.kind == "nominal"] * spec.width
-                                       for spec in encoder.columns])
-
-    def shortfall(self, soft, rows):
-        """soft: the generator's heads; rows: their snapped records, GROUP_SIZE rows a C."""
-        soft = tf.reshape(soft, (-1, GROUP_SIZE, soft.shape[-1]))
-        share = tf.reduce_mean(tf.reshape(rows, tf.shape(soft)), axis=1)
-        per_column = tf.where(self.nominal, share * (1.0 - share),
-                              tf.math.reduce_variance(soft, axis=1))
-        spread = tf.matmul(per_column, self.members) / self.uniform
-        missing = tf.nn.relu(MIN_SPREAD ** 2 - spread)
-        return tf.reduce_mean(tf.boolean_mask(missing, self.varies, axis=1))
 
 
 class HeldOutCheck(keras.callbacks.Callback):

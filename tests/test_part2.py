@@ -5,7 +5,6 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-import tensorflow as tf
 
 import common
 import part2_bbgan
@@ -201,23 +200,6 @@ def test_more_than_two_classes_is_one_vs_rest_on_the_second_class(write_arff, tm
     box = json.loads((tmp_path / "three" / "part2" / "blackbox.json").read_text())
     assert box["positive_class"] == "mid" and box["one_vs_rest"] is True
     assert 0 <= metrics["three"]["mae"] <= 1
-
-
-def test_diversity_penalty_has_a_gradient_when_a_group_repeats_one_row():
-    features = common.load_dataset("german_credit", quiet=True).features
-    encoder = common.TabularEncoder(common.schema_frame(features))
-    spread, snap = part2_bbgan.GroupSpread(encoder), common.SnapToRecords(encoder)
-    rng = np.random.default_rng(0)
-    count = part2_bbgan.GROUPS * part2_bbgan.GROUP_SIZE
-    uniform = rng.uniform(-1, 1, size=(count, encoder.width)).astype("float32")
-    spread_rows = snap(uniform).numpy()
-    repeated = tf.Variable(np.tile(spread_rows[:1], (count, 1)))
-    with tf.GradientTape() as tape:
-        penalty = spread.shortfall(repeated, snap(repeated))
-    assert float(penalty) > 0.05
-    assert np.abs(tape.gradient(penalty, repeated).numpy()).sum() > 0
-    assert float(spread.shortfall(spread_rows, spread_rows)) == pytest.approx(0, abs=1e-3)
-    assert float(spread.shortfall(uniform, snap(uniform))) < float(penalty)
 
 
 def test_student_learns_the_box_from_its_own_rows_and_not_from_one_class():
