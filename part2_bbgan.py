@@ -34,7 +34,7 @@ from sklearn.model_selection import train_test_split
 
 NOISE_DIM = 16
 GROUPS = 64  # desired confidences per training step
-GROUP_SIZE = 16  # rows asked for each of them
+GROUP_SIZE = 4  # rows asked for each of them
 EPOCHS = 200  # the most epochs a run may take when the criterion does not hold before
 PATIENCE = 10  # epochs over which the held-out error must still improve
 MIN_IMPROVEMENT = 0.002  # by this much of mean |C - Y|, else training has converged
