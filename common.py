@@ -682,7 +682,7 @@ def plot_history(history, path, title, used=None):
         kind = "accuracy" if "accuracy" in column else column.rsplit("_", 1)[-1]
         panels.setdefault(kind, []).append(column)
     panels = {kind: columns for kind, columns in panels.items() if columns}
-    figure, axes = plt.subplots(len(panels), 1, figsize=(HALF_WIDTH, 0.9 + 1.25 * len(panels)),
+    figure, axes = plt.subplots(len(panels), 1, figsize=(HALF_WIDTH, 0.8 + 1.0 * len(panels)),
                                 sharex=True, squeeze=False)
     for axis, (kind, columns) in zip(axes[:, 0], panels.items()):
         for column in columns:

@@ -2,14 +2,12 @@
 
 python part1_gan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
-Every column of the ARFF file, the class included, is modelled, so each synthetic row is a
-complete record (numbers through their quantiles to [-1, 1], nominal attributes one-hot). Each
-batch takes one discriminator step (logistic loss plus an R1 gradient penalty on the real rows)
-and one generator step (non-saturating loss). Rows are drawn from a running average of the
-generator's weights (`EMA`), whose check every CHECK_EVERY epochs picks the epoch used and stops
-training (`Checkpoint`). Two judges score the rows: the discriminator, and a two-sample
-classifier (`detector` in files) that scores each row with a model that never saw it. Results
-land in OUT/<dataset>/part1/.
+Every column, the class included, is modelled (numbers through their quantiles to [-1, 1],
+nominal attributes one-hot). Each batch takes one discriminator step (logistic loss plus an R1
+penalty on the real rows) and one generator step (non-saturating loss). Rows are drawn from a
+running average of the generator's weights (`EMA`), whose check every CHECK_EVERY epochs picks
+the epoch used and stops training (`Checkpoint`). Two judges score the rows: the discriminator,
+and a two-sample classifier (`detector` in files). Results land in OUT/<dataset>/part1/.
 """
 
 import time
@@ -42,9 +40,8 @@ MIN_IMPROVEMENT = 0.01
 BOOTSTRAP = 2000  # resamples of the 95% intervals
 EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
 RANDOM_SAMPLES = 100
-ABLATION = {"the trained generator samples, not the average": "EMA=0",
-            "no R1 penalty": "R1_WEIGHT=0",
-            "numbers scaled linearly, not by quantiles": "SCALING=range"}
+ABLATION = {"the trained generator samples, not the average": "EMA=0", "no R1 penalty":
+            "R1_WEIGHT=0", "numbers scaled linearly, not by quantiles": "SCALING=range"}
 
 
 # --- Model ----------------------------------------------------------------------------------------
@@ -113,8 +110,7 @@ class TabularGAN(keras.Model):
         return self.generator, self.average_generator, self.discriminator
 
     def sample(self, count, rng, trained=False):
-        """Encoded synthetic rows from NumPy noise drawn with rng: of the averaged generator, or
-        of the trained one (the generator the discriminator last trained against)."""
+        """Encoded rows from NumPy noise drawn with rng: of the averaged generator, or trained."""
         noise = rng.standard_normal((count, self.noise_dim)).astype("float32")
         generator = self.generator if trained else self.average_generator
         return generator.predict(noise, batch_size=1024, verbose=0)
@@ -283,7 +279,7 @@ def plot_samples(name, encoder, real, fooled, not_fooled, path, seed):
     and lines to their nearest real records."""
     pca = PCA(2, random_state=seed).fit(encoder.transform(real))
     points = pca.transform(encoder.transform(real))
-    figure, axes = common.plt.subplots(1, len(JUDGES), figsize=(2 * common.HALF_WIDTH, 3.1),
+    figure, axes = common.plt.subplots(1, len(JUDGES), figsize=(2 * common.HALF_WIDTH, 2.6),
                                        sharex=True, sharey=True)
     for axis, (detector, title) in zip(axes, JUDGES.items()):
         axis.scatter(points[:, 0], points[:, 1], s=4, c="lightgrey", label="real rows")

@@ -379,21 +379,21 @@ def plot_confidences(folder, name, box, desired, answered):
     by the class the forest gives them."""
     edges, width = np.linspace(0, 1, 2 * BINS + 1), common.HALF_WIDTH
     classes = [f"truly {box.positive!r}", "truly another class"]
-    figure, axis = common.plt.subplots(figsize=(width, 2.5))
+    figure, axis = common.plt.subplots(figsize=(width, 2.2))
     axis.hist([box.test_confidence[box.test_y], box.test_confidence[~box.test_y]], bins=edges,
               stacked=True, color=["tab:red", "tab:blue"], label=classes)
     axis.set(xlabel=f"forest confidence: probability of {box.positive!r}", ylabel="test rows",
              title=f"{name}: forest on its 30% test rows")
     axis.legend(frameon=False)
     common.save_figure(figure, folder / "test_confidence.png")
-    figure, axis = common.plt.subplots(figsize=(width, width))
+    figure, axis = common.plt.subplots(figsize=(width, 2.8))
     axis.scatter(desired, answered, s=3, alpha=0.5, label="one sample")
     axis.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="Y = C")
     axis.set(xlabel="desired confidence C", ylabel="forest's confidence Y", xlim=(0, 1),
              ylim=(0, 1), title=f"{name}: C against Y, {SAMPLES} single draws")
     axis.legend(loc="upper left", frameon=False)
     common.save_figure(figure, folder / "confidence_scatter.png")
-    figure, axis = common.plt.subplots(figsize=(width, 2.5))
+    figure, axis = common.plt.subplots(figsize=(width, 2.2))
     positive = answered >= 0.5
     axis.hist([answered[positive], answered[~positive]], bins=edges, stacked=True,
               color=["tab:red", "tab:blue"],

@@ -99,9 +99,10 @@ def examples(table, judge, wide):
             own, real = row[columns], row[[f"nearest_real_{c}" for c in columns]].set_axis(columns)
             head = {"row": f"{label} {index + 1}", "score": f"{row[f'{judge}_score']:.3f}",
                     "distance": f"{row['distance']:.2f}"}
-            rows += [{**head, "where it differs from its nearest real record": "; ".join(
+            rows.append({**head, "where it differs from its nearest real record": "; ".join(
                 f"{c} {own[c]} → {real[c]}" for c in columns if own[c] != real[c]) or "nowhere"}
-                     ] if wide else [{**head, **own}, {"row": "↳ nearest real", **real}]
+                        if wide else {**head, **{c: f"{own[c]} → {real[c]}" if own[c] != real[c]
+                                                 else f"{own[c]}" for c in columns}})
     return markdown_table(pd.DataFrame(rows).fillna(""))
 
 
@@ -130,26 +131,41 @@ def part1_facts(run):
             "gap_share_of_ln2": abs(m["mean_loss_gap"]) / np.log(2.0)}
 
 
+def spread(bins, mean, digits):
+    """A column of the per-range table as "mean (sd)"."""
+    sd = bins["mae_sd" if mean == "mae" else "blackbox_confidence_sd"]
+    return [f"{a:.{digits}f} ({b:.{digits}f})" for a, b in zip(bins[mean], sd)]
+
+
+def bins_overview(runs):
+    """Per range of C, each dataset's mean |C − Y| and mean Y (sd), side by side."""
+    table = {"C range": runs[0].csv("confidence_bins.csv")["bin"]}
+    for run in runs:
+        bins = run.csv("confidence_bins.csv")
+        table[f"{run.name}: |C − Y|"] = spread(bins, "mae", 3)
+        table[f"{run.name}: Y"] = spread(bins, "mean_blackbox_confidence", 2)
+    return markdown_table(pd.DataFrame(table))
+
+
 def part2_facts(run):
-    m, bins = run.m, run.csv("confidence_bins.csv")
-    drawn = run.csv("generated_1000.csv")
-    filled = bins[bins["count"] > 0].set_index("bin")
-    lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
-    unanswered = ((drawn["desired_confidence"] > m["answered_max"])
-                  | (drawn["desired_confidence"] < m["answered_min"]))
+    m, bins, desired = run.m, run.csv("confidence_bins.csv"), run.csv("generated_1000.csv")[
+        "desired_confidence"]
+    filled, lead = bins[bins["count"] > 0].set_index("bin"), (
+        m["extraction_agreement"] - m["uniform_baseline_agreement"])
+    peak = float(m["y_peak_bin"].split("-")[0])
+
     return {"best_bin": filled["mae"].idxmin(), "worst_bin": filled["mae"].idxmax(),
             "best_mae": filled["mae"].min(), "worst_mae": filled["mae"].max(),
-            "unanswered": int(unanswered.sum()),
-            "beyond_test": int((drawn["desired_confidence"]
-                                > m["box"]["test_confidence"]["max"]).sum()),
+            "unanswered": int(((desired > m["answered_max"])
+                               | (desired < m["answered_min"])).sum()),
+            "beyond_test": int((desired > m["box"]["test_confidence"]["max"]).sum()),
+            "peak": "top" if peak >= m["reachable_max"] - 0.1 else "bottom" if peak < 0.1
+            else "middle", "lead": lead, "teaches": lead > 2 * m["uniform_baseline_spread"],
             "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990,
-            "lead": lead, "teaches": lead > 2 * m["uniform_baseline_spread"],
             "bins_table": markdown_table(pd.DataFrame({
                 "C range": bins["bin"], "samples": bins["count"],
-                "mean |C − Y| (sd)": [f"{a:.3f} ({b:.3f})" for a, b in zip(bins["mae"],
-                                                                          bins["mae_sd"])],
-                "mean Y (sd)": [f"{a:.2f} ({b:.2f})" for a, b in zip(
-                    bins["mean_blackbox_confidence"], bins["blackbox_confidence_sd"])],
+                "mean |C − Y| (sd)": spread(bins, "mae", 3),
+                "mean Y (sd)": spread(bins, "mean_blackbox_confidence", 2),
                 "class agreement": bins["class_agreement"].map("{:.0%}".format),
                 "spread": bins["diversity"].map("{:.2f}".format),
                 "test share": bins["test_share"].map("{:.1%}".format)}))}
@@ -189,8 +205,11 @@ def ablation(root):
                           "beyond the spread": "—" if setting == "default" else "; ".join(
                               f"{way}: {', '.join(found)}" for way, found in moved.items()
                               if found) or "nothing"})
+        means = stats.xs("mean", axis=1, level=1).droplevel("change")
         tables[part] = {"table": markdown_table(pd.DataFrame(lines)),
-                        "seeds": int(runs["seed"].nunique())}
+                        "seeds": int(runs["seed"].nunique()),
+                        "means": {setting: means.loc[setting].to_dict("index")
+                                  for setting in means.index.unique("setting")}}
     return tables
 
 
@@ -220,6 +239,7 @@ def report_markdown(root, runs=None):
         day=newest and f"{date.fromtimestamp(newest):%d %B %Y}",
         ablation=ablation(root) if whole else {},
         architecture={part: architecture(runs[part]) for part in SCRIPTS if runs[part]},
+        bins_overview=bins_overview(runs["part2"]) if runs["part2"] else "",
         constants={name: value for name, value in globals().items() if name.isupper()})
 
 
@@ -274,7 +294,7 @@ class PdfReport(FPDF):
     numbered captions) in the DejaVu fonts matplotlib ships. Figures print at their own size,
     so their text prints at the size it was drawn."""
 
-    TEXT, TABLE = 9.5, 7
+    TEXT, TABLE = 9, 7
     STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=3,
                                         b_margin=0.6) for level, size in ((1, 15), (2, 13), (3, 11))},
               "p": TextStyle(t_margin=0.01, b_margin=2), "code": TextStyle(font_family="DejaVuSansMono")}
@@ -286,8 +306,8 @@ class PdfReport(FPDF):
         for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique"), ("BI", "-BoldOblique")):
             for family in ("DejaVuSans", "DejaVuSansMono"):
                 self.add_font(family, style, fonts / f"{family}{suffix}.ttf")
-        self.set_margins(18, 15, 18)
-        self.set_auto_page_break(True, margin=15)
+        self.set_margins(16, 13, 16)
+        self.set_auto_page_break(True, margin=13)
 
     def footer(self):
         self.set_y(-11)
