@@ -71,21 +71,15 @@ def markdown_table(frame):
     return "\n".join("| " + " | ".join(text(value) for value in row) + " |" for row in rows)
 
 
-def joined(items):
-    """'a', 'a and b', 'a, b and c'."""
-    items = [str(item) for item in items]
-    return " and ".join([", ".join(items[:-1]), items[-1]] if len(items) > 1 else items)
-
-
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 ENV.filters.update(num=lambda value, digits=3: f"{value:.{digits}f}".replace("-", "−"),
                    signed=lambda value, digits=3: f"{value:+.{digits}f}".replace("-", "−"),
                    pct=lambda value, digits=0: f"{100 * value:.{digits}f}%",
-                   count=lambda value: f"{int(value):,}", joined=joined)
-
-
-# --- What the template says of each run ----------------------------------------------------------
+                   count=lambda value: f"{int(value):,}", table=lambda frame: markdown_table(
+                       frame.rename(columns=lambda name: name.replace("_", " "))),
+                   joined=lambda items: (", ".join(map(str, items[:-1])) + " and " if len(items)
+                                         > 1 else "") + str(items[-1]))  # a, b and c
 
 
 def examples(table, judge, wide):
@@ -153,7 +147,6 @@ def part2_facts(run):
     filled, lead = bins[bins["count"] > 0].set_index("bin"), (
         m["extraction_agreement"] - m["uniform_baseline_agreement"])
     peak = float(m["y_peak_bin"].split("-")[0])
-
     return {"best_bin": filled["mae"].idxmin(), "worst_bin": filled["mae"].idxmax(),
             "best_mae": filled["mae"].min(), "worst_mae": filled["mae"].max(),
             "unanswered": int(((desired > m["answered_max"])
@@ -161,17 +154,7 @@ def part2_facts(run):
             "beyond_test": int((desired > m["box"]["test_confidence"]["max"]).sum()),
             "peak": "top" if peak >= m["reachable_max"] - 0.1 else "bottom" if peak < 0.1
             else "middle", "lead": lead, "teaches": lead > 2 * m["uniform_baseline_spread"],
-            "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990,
-            "bins_table": markdown_table(pd.DataFrame({
-                "C range": bins["bin"], "samples": bins["count"],
-                "mean |C − Y| (sd)": spread(bins, "mae", 3),
-                "mean Y (sd)": spread(bins, "mean_blackbox_confidence", 2),
-                "class agreement": bins["class_agreement"].map("{:.0%}".format),
-                "spread": bins["diversity"].map("{:.2f}".format),
-                "test share": bins["test_share"].map("{:.1%}".format)}))}
-
-
-# --- Ablation -------------------------------------------------------------------------------------
+            "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990}
 
 
 def ablation(root):
@@ -211,9 +194,6 @@ def ablation(root):
                         "means": {setting: means.loc[setting].to_dict("index")
                                   for setting in means.index.unique("setting")}}
     return tables
-
-
-# --- Assembly -------------------------------------------------------------------------------------
 
 
 def find_runs(root, part):
@@ -270,23 +250,15 @@ def write_run_report(folder, part):
 
 
 def write_report(out_root, quiet=False):
-    """Rebuild OUT/report.md and OUT/report.pdf from every run under OUT (atomically); returns
-    the page count."""
-    root = Path(out_root)
-    markdown = report_markdown(root)
+    """Rebuild OUT/report.md and OUT/report.pdf from every run under OUT (atomically)."""
+    root, markdown = Path(out_root), report_markdown(out_root)
     with tempfile.TemporaryDirectory(dir=root, prefix=".report-") as staging:
-        staged = Path(staging)
-        (staged / "report.md").write_text(markdown, encoding="utf-8")
-        pages = PdfReport(root).render(markdown, staged / "report.pdf")
+        (Path(staging) / "report.md").write_text(markdown, encoding="utf-8")
+        pages = PdfReport(root).render(markdown, Path(staging) / "report.pdf")
         for name in ("report.md", "report.pdf"):
-            (staged / name).replace(root / name)
+            (Path(staging) / name).replace(root / name)
     if not quiet:
-        print(f"report: {root / 'report.pdf'} ({pages} pages) and {root / 'report.md'}",
-              flush=True)
-    return pages
-
-
-# --- PDF ------------------------------------------------------------------------------------------
+        print(f"report: {root / 'report.pdf'} ({pages} pages) and {root / 'report.md'}")
 
 
 class PdfReport(FPDF):
@@ -295,9 +267,11 @@ class PdfReport(FPDF):
     so their text prints at the size it was drawn."""
 
     TEXT, TABLE = 9, 7
-    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=3,
-                                        b_margin=0.6) for level, size in ((1, 15), (2, 13), (3, 11))},
-              "p": TextStyle(t_margin=0.01, b_margin=2), "code": TextStyle(font_family="DejaVuSansMono")}
+    STYLES = {"h1": TextStyle(font_style="B", font_size_pt=15, color=0, t_margin=3, b_margin=0.6),
+              "h2": TextStyle(font_style="B", font_size_pt=13, color=0, t_margin=3, b_margin=0.6),
+              "h3": TextStyle(font_style="B", font_size_pt=11, color=0, t_margin=3, b_margin=0.6),
+              "p": TextStyle(t_margin=0.01, b_margin=2),
+              "code": TextStyle(font_family="DejaVuSansMono")}
 
     def __init__(self, folder):
         super().__init__(format="A4")
@@ -343,9 +317,9 @@ class PdfReport(FPDF):
         rows = [[cell.replace(" ± ", NBSP + "±" + NBSP) for cell in row] for row in rows]
         for size in np.arange(self.TABLE, 4.9, -0.5):
             self.set_font("DejaVuSans", "B", size)  # bold: the widest a header can be
-            least, wanted = (padding + np.array([max(self.get_string_width(part) for cell in column
-                                                     for part in split(cell)) for column in
-                                                 zip(*rows)]) for split in (str.split, lambda cell: [cell]))
+            least, wanted = (padding + np.array([max(map(self.get_string_width, sum(map(
+                split, column), []))) for column in zip(*rows)])
+                             for split in (str.split, lambda cell: [cell]))
             if least.sum() <= self.epw:
                 break
         spare = (self.epw - least.sum()) / max((wanted - least).sum(), 1e-9)
@@ -364,11 +338,10 @@ class PdfReport(FPDF):
         else one under another, under one numbered caption that names the datasets."""
         self.figures += 1
         placed = []
-        for image in images:
-            with PIL.Image.open(self.folder / image.src) as picture:
+        for path in (self.folder / image.src for image in images):
+            with PIL.Image.open(path) as picture:
                 width = min(self.epw, picture.width / picture.info.get("dpi", (110,))[0] * 25.4)
-                placed.append((self.folder / image.src, width,
-                               width * picture.height / picture.width))
+                placed.append((path, width, width * picture.height / picture.width))
         together = sum(width for _, width, _ in placed) + gap * (len(placed) - 1) <= self.epw
         for row in [placed] if together else [[one] for one in placed]:
             height = max(height for _, _, height in row)

@@ -65,7 +65,7 @@ def test_every_artifact_has_its_columns(run, name):
     assert ((0 <= likeness) & (likeness <= 1)).all()
     assert saved["uniform_column_shapes"] == pytest.approx(likeness[:, 1].mean(), abs=1e-3)
     report = (folder / "report.md").read_text()
-    assert f"{saved['mae']:.4f}" in report and f"{box['accuracy']:.3f}" in report
+    assert f"{saved['mae']:.3f}" in report and f"{box['accuracy']:.3f}" in report
     assert f"{saved['extraction_agreement']:.3f}" in report
     assert f"{saved['realism_c2st_auc']:.3f}" in report
 
