@@ -66,7 +66,7 @@ def test_every_artifact_has_its_columns(run, name):
     assert saved["uniform_column_shapes"] == pytest.approx(likeness[:, 1].mean(), abs=1e-3)
     report = (folder / "report.md").read_text()
     assert f"{saved['mae']:.3f}" in report and f"{box['accuracy']:.3f}" in report
-    assert f"{saved['extraction_agreement']:.3f}" in report
+    assert f"{100 * saved['extraction_agreement']:.1f}%" in report
     assert f"{saved['realism_c2st_auc']:.3f}" in report
 
 
