@@ -40,6 +40,10 @@ plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8
 HALF_WIDTH = 3.3  # inches
 AXIS_LABELS = {"loss": "loss (cross-entropy)", "accuracy": "discriminator accuracy",
                "auc": "check: two-sample AUC", "mae": "mean |C − Y|"}
+CURVE_LABELS = {"d_loss": "discriminator", "g_loss": "generator", "answer_loss": "answer head",
+                "critic_loss": "realism critic", "d_accuracy_real": "on real rows",
+                "d_accuracy_fake": "on generated rows", "d_accuracy": "which of C, Y",
+                "batch_mae": "training batches", "heldout_mae": "held-out set"}
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS = {"diabetes": "diabetes.arff", "german_credit": "German_credit.arff"}
@@ -577,8 +581,8 @@ def describe_network(model, optimizer, role, output):
             "input": int(model.input_shape[-1]),
             "hidden layers": f"{len(dense) - 1} × Dense {dense[0]}, LeakyReLU({slope:g})",
             "output": f"{dense[-1]} {output}", "trainable parameters": int(model.count_params()),
-            "optimizer": f"{type(optimizer).__name__} {rate}, β {config['beta_1']:g} / "
-                         f"{config['beta_2']:g}"}
+            "optimizer": f"{type(optimizer).__name__} {rate}, β₁ {config['beta_1']:g}, "
+                         f"β₂ {config['beta_2']:g}"}
 
 
 def hyperparameters(constants, epochs):
@@ -687,7 +691,7 @@ def plot_history(history, path, title, used=None):
     for axis, (kind, columns) in zip(axes[:, 0], panels.items()):
         for column in columns:
             taken = history[["epoch", column]].dropna()
-            axis.plot(taken["epoch"], taken[column], label=column.replace("_", " "),
+            axis.plot(taken["epoch"], taken[column], label=CURVE_LABELS.get(column, column),
                       marker="." if len(taken) < len(history) else None)
         if used is not None:
             axis.axvline(used, color="grey", linestyle=":", linewidth=1)
@@ -695,7 +699,7 @@ def plot_history(history, path, title, used=None):
             axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
         axis.set_ylabel(AXIS_LABELS.get(kind, kind))
         if len(columns) > 1:
-            axis.legend(ncols=2, frameon=False, handlelength=1.2, columnspacing=0.8)
+            axis.legend(ncols=2, framealpha=0.8, handlelength=1.2, columnspacing=0.8)
     axes[0, 0].set_title(title)
     axes[-1, 0].set_xlabel("epoch")
     save_figure(figure, path)

@@ -378,13 +378,13 @@ def plot_confidences(folder, name, box, desired, answered):
     """4a-4c's pictures: test-row confidences by true class, C against Y, the samples' scores
     by the class the forest gives them."""
     edges, width = np.linspace(0, 1, 2 * BINS + 1), common.HALF_WIDTH
-    classes = [f"truly {box.positive!r}", "truly another class"]
+    classes = [f"truly {box.positive}", f"truly not {box.positive}"]
     figure, axis = common.plt.subplots(figsize=(width, 2.2))
     axis.hist([box.test_confidence[box.test_y], box.test_confidence[~box.test_y]], bins=edges,
               stacked=True, color=["tab:red", "tab:blue"], label=classes)
     axis.set(xlabel=f"forest confidence: probability of {box.positive!r}", ylabel="test rows",
              title=f"{name}: forest on its 30% test rows")
-    axis.legend(frameon=False)
+    axis.legend(framealpha=0.8)
     common.save_figure(figure, folder / "test_confidence.png")
     figure, axis = common.plt.subplots(figsize=(width, 2.8))
     axis.scatter(desired, answered, s=3, alpha=0.5, label="one sample")
@@ -397,10 +397,10 @@ def plot_confidences(folder, name, box, desired, answered):
     positive = answered >= 0.5
     axis.hist([answered[positive], answered[~positive]], bins=edges, stacked=True,
               color=["tab:red", "tab:blue"],
-              label=[f"given {box.positive!r} (Y ≥ 0.5)", "given another class"])
+              label=[f"scored {box.positive} (Y ≥ 0.5)", f"scored not {box.positive}"])
     axis.set(xlabel="forest's confidence Y", ylabel="samples",
              title=f"{name}: forest's scores of the samples")
-    axis.legend(frameon=False)
+    axis.legend(framealpha=0.8)
     common.save_figure(figure, folder / "score_distribution.png")
 
 

@@ -153,7 +153,11 @@ def part2_facts(run):
                                | (desired < m["answered_min"])).sum()),
             "beyond_test": int((desired > m["box"]["test_confidence"]["max"]).sum()),
             "peak": "top" if peak >= m["reachable_max"] - 0.1 else "bottom" if peak < 0.1
-            else "middle", "lead": lead, "teaches": lead > 2 * m["uniform_baseline_spread"],
+            else "middle", "lead": lead, "teaches": "more" if lead > 2 * m[
+                "uniform_baseline_spread"] else "less" if lead < -2 * m["uniform_baseline_spread"]
+            else "as much", "better_class": "positive" if m["agreement_by_class"]["positive"]
+            - m["mae_by_class"]["positive"] > m["agreement_by_class"]["negative"]
+            - m["mae_by_class"]["negative"] else "negative",
             "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990}
 
 
