@@ -305,9 +305,8 @@ class PdfReport(FPDF):
                                       for row in [token.header, *children]])
                 elif images:
                     self.figure(images)
-                else:  # the Appendix starts a page; a heading keeps room for what follows
-                    if type(token).__name__ == "Heading" and (
-                            plain(children) == "Appendix" or self.will_page_break(40)):
+                else:  # a heading keeps room for what follows it
+                    if type(token).__name__ == "Heading" and self.will_page_break(40):
                         self.add_page()
                     self.set_font("DejaVuSans", "", self.TEXT)
                     self.write_html(html.render(token).strip(), font_family="DejaVuSans",
@@ -317,8 +316,9 @@ class PdfReport(FPDF):
 
     def table_block(self, rows, padding=2.2):
         """At the largest size (at most TABLE) where no word is split: each column gets its
-        longest word, then its longest cell where room allows. "a ± b" stays on one line."""
-        rows = [[cell.replace(" ± ", NBSP + "±" + NBSP) for cell in row] for row in rows]
+        longest word, then its longest cell where room allows. "a ± b" and "a → b" stay whole."""
+        rows = [[cell.replace(" ± ", f"{NBSP}±{NBSP}").replace(" → ", f"{NBSP}→{NBSP}")
+                 for cell in row] for row in rows]
         for size in np.arange(self.TABLE, 4.9, -0.5):
             self.set_font("DejaVuSans", "B", size)  # bold: the widest a header can be
             least, wanted = (padding + np.array([max(map(self.get_string_width, sum(map(
