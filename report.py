@@ -186,14 +186,15 @@ def ablation(root):
                 if setting != "default" and abs(shift) > row[label, "std"] + base[label, "std"]:
                     moved["better" if shift > 0 else "worse"].append(label)
             first, previous = setting != previous, setting
-            lines.append({"change": change if first else "", "setting": setting if first else "",
-                          "dataset": dataset, **{label: f"{row[label, 'mean']:.3f} ± "
+            lines.append({"change": setting if first else "", "dataset": dataset, **{label: f"{row[label, 'mean']:.3f} ± "
                                                  f"{row[label, 'std']:.3f}" for label in labels},
                           "beyond the spread": "—" if setting == "default" else "; ".join(
                               f"{way}: {', '.join(found)}" for way, found in moved.items()
                               if found) or "nothing"})
         means = stats.xs("mean", axis=1, level=1).droplevel("change")
         tables[part] = {"table": markdown_table(pd.DataFrame(lines)),
+                        "changes": dict(zip(stats.index.get_level_values("setting"),
+                                            stats.index.get_level_values("change"))),
                         "seeds": int(runs["seed"].nunique()),
                         "means": {setting: means.loc[setting].to_dict("index")
                                   for setting in means.index.unique("setting")}}
@@ -323,7 +324,7 @@ class PdfReport(FPDF):
             self.set_font("DejaVuSans", "B", size)  # bold: the widest a header can be
             least, wanted = (padding + np.array([max(map(self.get_string_width, sum(map(
                 split, column), []))) for column in zip(*rows)])
-                             for split in (str.split, lambda cell: [cell]))
+                             for split in (lambda cell: cell.split(" "), lambda cell: [cell]))
             if least.sum() <= self.epw:
                 break
         spare = (self.epw - least.sum()) / max((wanted - least).sum(), 1e-9)

@@ -116,7 +116,7 @@ def test_ablation_names_what_moved_beyond_the_spread(tmp_path):
     found = report.ablation(tmp_path)
     assert set(found) == {"part2"} and found["part2"]["seeds"] == 3
     lines = found["part2"]["table"].splitlines()
-    assert lines[2].startswith("| the design above | default | d | 0.031 ± 0.001 |")
+    assert lines[2].startswith("| default | d | 0.031 ± 0.001 |")
     assert lines[3].endswith("| worse: mean \\|C − Y\\| |") and lines[4].endswith("| nothing |")
 
 
@@ -129,8 +129,8 @@ def test_the_shipped_ablation_is_in_the_appendix(tiny_runs):
         part = script.__name__.split("_")[0]
         assert set(shipped.loc[shipped["part"] == part, "setting"]) == {
             "default", *script.ABLATION.values()}
-        for setting in script.ABLATION.values():
-            assert f"| {setting} |" in appendix
+        for change, setting in script.ABLATION.items():
+            assert f"| {setting} |" in appendix and f"`{setting}`: {change}" in appendix
 
 
 @pytest.mark.parametrize("path", ["README.md", "report.md.j2", "*.py", "outputs/report.md"])
