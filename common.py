@@ -705,6 +705,51 @@ def plot_history(history, path, title, used=None):
     save_figure(figure, path)
 
 
+def stopping_rule(values, patience, min_improvement, smooth=1):
+    """(index of the best check, converged) for a check's values so far, lower being better:
+    each value smoothed as the mean of it and up to smooth - 1 values before it; converged once
+    the last `patience` smoothed values beat the best before them by less than min_improvement."""
+    smoothed = [np.mean(values[max(0, i - smooth + 1):i + 1]) for i in range(len(values))]
+    converged = (len(values) > patience
+                 and min(smoothed[-patience:]) > min(smoothed[:-patience]) - min_improvement)
+    return int(np.argmin(smoothed)), bool(converged)
+
+
+class BestEpoch(keras.callbacks.Callback):
+    """Both parts' convergence criterion. Every `every` epochs and at the last, check(model) is
+    logged as `name`; the weights of networks(model) are kept at the best check, training stops
+    once the stopping rule says converged, and the kept weights are restored at the end."""
+
+    def __init__(self, name, check, networks, patience, min_improvement, every=1, smooth=1):
+        super().__init__()
+        self.name, self.check, self.networks, self.every = name, check, networks, every
+        self.rule = dict(patience=patience, min_improvement=min_improvement, smooth=smooth)
+        self.epochs, self.values, self.kept, self.converged = [], [], None, False
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_run = epoch + 1
+        if (epoch + 1) % self.every and epoch + 1 < self.params["epochs"]:
+            return
+        logs[self.name] = float(self.check(self.model))
+        self.epochs.append(epoch + 1)
+        self.values.append(logs[self.name])
+        self.best, self.converged = stopping_rule(self.values, **self.rule)
+        if self.best == len(self.values) - 1:
+            self.kept = [network.get_weights() for network in self.networks(self.model)]
+        self.model.stop_training = self.converged
+
+    def on_train_end(self, logs=None):
+        for network, weights in zip(self.networks(self.model), self.kept):
+            network.set_weights(weights)
+
+    @property
+    def summary(self):
+        """For metrics.json: the epoch used, whether converged, epochs run, the check there."""
+        return {"epoch_used": self.epochs[self.best], "converged": self.converged,
+                "epochs_run": self.epochs_run, f"{self.name}_used": self.values[self.best],
+                f"{self.name}_first": self.values[0]}
+
+
 # --- Measures both parts use ----------------------------------------------------------------------
 
 

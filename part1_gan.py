@@ -5,9 +5,10 @@ python part1_gan.py   (both datasets; or --dataset diabetes|german_credit|PATH.a
 Every column, the class included, is modelled (numbers through their quantiles to [-1, 1],
 nominal attributes one-hot). Each batch takes one discriminator step (logistic loss plus an R1
 penalty on the real rows) and one generator step (non-saturating loss). Rows are drawn from a
-running average of the generator's weights (`EMA`), whose check every CHECK_EVERY epochs picks
-the epoch used and stops training (`Checkpoint`). Two judges score the rows: the discriminator,
-and a two-sample classifier (`detector` in files). Results land in OUT/<dataset>/part1/.
+running average of the generator's weights (`EMA`), whose check every CHECK_EVERY epochs
+picks the epoch used and stops training (`common.BestEpoch`). Two judges score the rows: the
+discriminator, and a two-sample classifier (`detector` in files). Results land in
+OUT/<dataset>/part1/.
 """
 
 import time
@@ -124,63 +125,38 @@ class TabularGAN(keras.Model):
 # --- Training -------------------------------------------------------------------------------------
 
 
-def stopping_rule(checks):
-    """(index of the best check, converged) for the check AUCs so far: each check smoothed as
-    the mean of it and up to SMOOTH - 1 checks before it; the best has the lowest smoothed value;
-    converged once the last PATIENCE checks beat the best before them by at most MIN_IMPROVEMENT."""
-    smoothed = [np.mean(checks[max(0, i - SMOOTH + 1):i + 1]) for i in range(len(checks))]
-    converged = (len(checks) > PATIENCE
-                 and min(smoothed[-PATIENCE:]) >= min(smoothed[:-PATIENCE]) - MIN_IMPROVEMENT)
-    return int(np.argmin(smoothed)), bool(converged)
+def fidelity_check(encoder, real, seed, rng):
+    """The check of convergence, a function of the GAN: a 2-fold two-sample test (CHECK_ROUNDS
+    boosting rounds, one thread) of the averaged generator's rows for fixed noise against at most
+    CHECK_ROWS fixed real rows; its ROC-AUC, lower being better."""
+    real = common.at_most(real, CHECK_ROWS, seed)
+    noise = rng.standard_normal((len(real), NOISE_DIM)).astype("float32")
 
-
-class Checkpoint(keras.callbacks.Callback):
-    """Every CHECK_EVERY epochs and at the last, the check (logged as `check_auc`): a 2-fold
-    two-sample test (CHECK_ROUNDS boosting rounds) of the averaged generator's rows for fixed
-    noise against at most CHECK_ROWS fixed real rows. Keeps the three networks of the best check,
-    stops training once the stopping rule says converged, and restores the kept networks."""
-
-    def __init__(self, encoder, real, seed, rng):
-        super().__init__()
-        self.encoder, self.seed, self.real = encoder, seed, common.at_most(real, CHECK_ROWS, seed)
-        self.noise = rng.standard_normal((len(self.real), NOISE_DIM)).astype("float32")
-        self.epochs, self.checks, self.kept, self.converged = [], [], None, False
-
-    def on_epoch_end(self, epoch, logs=None):
-        if (epoch + 1) % CHECK_EVERY and epoch + 1 < self.params["epochs"]:
-            return
-        synthetic = self.encoder.inverse_transform(self.model.average_generator(self.noise))
+    def check(gan):
+        synthetic = encoder.inverse_transform(gan.average_generator(noise))
         with threadpool_limits(1):
-            logs["check_auc"] = common.c2st_auc(self.encoder, self.real, synthetic, self.seed,
-                                                folds=2, rounds=CHECK_ROUNDS)
-        self.epochs.append(epoch + 1)
-        self.checks.append(logs["check_auc"])
-        best, self.converged = stopping_rule(self.checks)
-        self.epoch_used = self.epochs[best]
-        if best == len(self.checks) - 1:
-            self.kept = [network.get_weights() for network in self.model.networks]
-        self.model.stop_training = self.converged
-
-    def on_train_end(self, logs=None):
-        for network, weights in zip(self.model.networks, self.kept):
-            network.set_weights(weights)
+            return common.c2st_auc(encoder, real, synthetic, seed, folds=2, rounds=CHECK_ROUNDS)
+    return check
 
 
 def train(dataset, encoder, epochs, seed, rng, quiet):
     """Fit the GAN until the check converges (or for `epochs`); the networks of the best check
-    are kept. Returns the GAN, the per-epoch history and the checkpoint callback."""
+    are kept. Returns the GAN, the per-epoch history and the convergence summary and seconds."""
     gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder),
                      common.build_mlp(encoder.width, name="discriminator"), seed)
     batch_size = min(BATCH_SIZE, len(dataset.frame))
     gan.compile(keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
                 keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9), R1_WEIGHT,
                 steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
-    checkpoint = Checkpoint(encoder, dataset.frame, seed, rng)
-    monitor = common.TrainingMonitor(quiet)  # after the checkpoint: it records check_auc too
+    best = common.BestEpoch("check_auc", fidelity_check(encoder, dataset.frame, seed, rng),
+                            lambda model: model.networks, PATIENCE, MIN_IMPROVEMENT,
+                            every=CHECK_EVERY, smooth=SMOOTH)
+    monitor = common.TrainingMonitor(quiet)  # after the check: it records check_auc too
     start = time.perf_counter()
-    gan.fit(encoder.transform(dataset.frame, rng=rng), epochs=epochs, batch_size=batch_size,
-            shuffle=True, verbose=0, callbacks=[checkpoint, monitor])
-    return gan, monitor.frame, checkpoint, time.perf_counter() - start
+    rows = tf.data.Dataset.from_tensor_slices(encoder.transform(dataset.frame, rng=rng))
+    gan.fit(rows.shuffle(len(dataset.frame), seed=seed).batch(batch_size), epochs=epochs,
+            shuffle=False, verbose=0, callbacks=[best, monitor])  # the dataset shuffles
+    return gan, monitor.frame, best.summary, time.perf_counter() - start
 
 
 # --- Analysis -------------------------------------------------------------------------------------
@@ -352,15 +328,13 @@ def run_dataset(dataset, args):
     encoder = common.TabularEncoder(dataset.frame, numeric=SCALING)
     say(args.quiet, f"{dataset.name}: {len(dataset.frame)} rows, {encoder.width} encoded columns, "
                     f"{args.epochs} epochs")
-    gan, history, checkpoint, train_seconds = train(dataset, encoder, args.epochs, args.seed, rng,
+    gan, history, convergence, train_seconds = train(dataset, encoder, args.epochs, args.seed, rng,
                                                     args.quiet)
-    used = history.iloc[checkpoint.epoch_used - 1]
+    used = history.iloc[convergence["epoch_used"] - 1]
     synthetic, tables, random_samples, measured = analyse(gan, encoder, dataset, rng, args.seed)
     metrics = {
         **dataset.summary, **measured,
-        "epochs": args.epochs, "epochs_run": len(history), "epoch_used": checkpoint.epoch_used,
-        "converged": checkpoint.converged, "check_auc_used": float(used["check_auc"]),
-        "check_auc_first": checkpoint.checks[0], "train_seconds": round(train_seconds, 2),
+        "epochs": args.epochs, **convergence, "train_seconds": round(train_seconds, 2),
         **lead_statistics(history),
         **{f"{when}_{name}": float(row[name]) for when, row in (("used", used),
                                                                   ("final", history.iloc[-1]))
@@ -374,7 +348,7 @@ def run_dataset(dataset, args):
 
     with common.output_folder(args.out, dataset.name, "part1") as folder:
         common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
-                            used=checkpoint.epoch_used)
+                            used=convergence["epoch_used"])
         plot_samples(dataset.name, encoder, dataset.frame, tables["fooled"], tables["not_fooled"],
                      folder / "samples.png", args.seed)
         for name, frame in {"losses": history, **tables, "samples_100": random_samples,
@@ -383,7 +357,7 @@ def run_dataset(dataset, args):
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
         report.write_run_report(folder, "part1")
-    say(args.quiet, f"{dataset.name}: epoch used {checkpoint.epoch_used} of {len(history)}  " +
+    say(args.quiet, f"{dataset.name}: epoch used {convergence['epoch_used']} of {len(history)}  " +
         "  ".join(f"{key} {metrics[key]:.3f}" for key in (
             "c2st_auc", "tstr_accuracy", "trtr_accuracy", "column_shapes", "pair_trends",
             "independent_pair_trends")) + f"  -> {args.out}/{dataset.name}/part1/")

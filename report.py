@@ -3,6 +3,7 @@ parts and datasets, and each run's own report.md. The words live in report.md.j2
 file; this module loads the runs' numbers, computes what the sentences need (numbers and named
 verdicts), renders the template and typesets the PDF."""
 
+import itertools
 import json
 import tempfile
 from datetime import date
@@ -27,24 +28,27 @@ CONSISTENT = 0.9  # a side that leads in this share of the epochs leads consiste
 BACK_AND_FORTH = 0.05  # lead changes in more than this share of the epochs: back and forth
 NBSP = "\u00a0"
 LEAST_SPREAD = 0.3  # a C range whose rows spread less than this (of real rows') collapsed
-# the ablation's measures: (label, how to compute it from a run's metrics, +1 higher is better)
+# the ablation's measures: (label, short name, how to compute it from a run's metrics, +1 if
+# higher is better)
 ABLATION_MEASURES = {
-    "part1": [("c2st AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
-              ("pair trends", "pair_trends", 1),
-              ("TSTR − TRTR", "tstr_accuracy - trtr_accuracy", 1)],
-    "part2": [("mean |C − Y|", "mae", -1), ("class agreement", "class_agreement", 1),
-              ("least spread", "diversity_min_bin", 1), ("realism AUC", "realism_c2st_auc", -1),
-              ("student lead", "extraction_agreement - uniform_baseline_agreement", 1)]}
-
+    "part1": [("c2st AUC", "c2st", "c2st_auc", -1),
+              ("column shapes", "shapes", "column_shapes", 1),
+              ("pair trends", "pairs", "pair_trends", 1),
+              ("TSTR − TRTR", "TSTR", "tstr_accuracy - trtr_accuracy", 1)],
+    "part2": [("mean |C − Y|", "|C − Y|", "mae", -1),
+              ("class agreement", "agreement", "class_agreement", 1),
+              ("least spread", "spread", "diversity_min_bin", 1),
+              ("realism AUC", "realism", "realism_c2st_auc", -1),
+              ("student lead", "lead", "extraction_agreement - uniform_baseline_agreement", 1)]}
 
 class Run:
     """One finished run (OUT/<name>/<part>/): its metrics `m` (Part 2's blackbox.json under
     `box`), its CSVs, `path` (its folder as the report links it) and `f`, what the template
     says of it beyond its metrics: numbers and verdicts."""
 
-    def __init__(self, root, name, part, path=None):
-        self.name, self.part, self.folder = name, part, Path(root) / name / part
-        self.path = f"{name}/{part}/" if path is None else path
+    def __init__(self, folder, part, path=None):
+        self.folder, self.part, self.name = Path(folder), part, Path(folder).parent.name
+        self.path = f"{self.name}/{part}/" if path is None else path
 
     @cached_property
     def m(self):
@@ -78,8 +82,8 @@ ENV.filters.update(num=lambda value, digits=3: f"{value:.{digits}f}".replace("-"
                    pct=lambda value, digits=0: f"{100 * value:.{digits}f}%",
                    count=lambda value: f"{int(value):,}", table=lambda frame: markdown_table(
                        frame.rename(columns=lambda name: name.replace("_", " "))),
-                   joined=lambda items: (", ".join(map(str, items[:-1])) + " and " if len(items)
-                                         > 1 else "") + str(items[-1]))  # a, b and c
+                   joined=lambda items: " and ".join([", ".join(items[:-1]), items[-1]][
+                       len(items) < 2:]))  # a, b and c
 
 
 def examples(table, judge, wide):
@@ -125,39 +129,39 @@ def part1_facts(run):
             "gap_share_of_ln2": abs(m["mean_loss_gap"]) / np.log(2.0)}
 
 
-def spread(bins, mean, digits):
-    """A column of the per-range table as "mean (sd)"."""
-    sd = bins["mae_sd" if mean == "mae" else "blackbox_confidence_sd"]
-    return [f"{a:.{digits}f} ({b:.{digits}f})" for a, b in zip(bins[mean], sd)]
-
-
 def bins_overview(runs):
-    """Per range of C, each dataset's mean |C − Y| and mean Y (sd), side by side."""
-    table = {"C range": runs[0].csv("confidence_bins.csv")["bin"]}
+    """Per range of C, then per class asked for, each dataset's |C − Y| and Y as mean (sd)."""
+    table = {"C": [*runs[0].csv("confidence_bins.csv")["bin"], "C ≥ 0.5", "C < 0.5"]}
     for run in runs:
-        bins = run.csv("confidence_bins.csv")
-        table[f"{run.name}: |C − Y|"] = spread(bins, "mae", 3)
-        table[f"{run.name}: Y"] = spread(bins, "mean_blackbox_confidence", 2)
+        draws = run.csv("generated_1000.csv")
+        draws["error"] = (draws["desired_confidence"] - draws["blackbox_confidence"]).abs()
+        desired, columns = draws["desired_confidence"], ["error", "blackbox_confidence"]
+        groups = pd.concat([draws.groupby(by, observed=False)[columns].agg(["mean", "std"])
+                            for by in (pd.cut(desired, np.linspace(0, 1, len(table["C"]) - 1),
+                                              right=False), desired < 0.5)])
+        for label, column, digits in (("|C − Y|", "error", 3), ("Y", "blackbox_confidence", 2)):
+            table[f"{run.name}: {label}"] = [f"{a:.{digits}f} ({b:.{digits}f})"
+                                             for a, b in groups[column].to_numpy()]
     return markdown_table(pd.DataFrame(table))
 
 
 def part2_facts(run):
-    m, bins, desired = run.m, run.csv("confidence_bins.csv"), run.csv("generated_1000.csv")[
-        "desired_confidence"]
-    filled, lead = bins[bins["count"] > 0].set_index("bin"), (
-        m["extraction_agreement"] - m["uniform_baseline_agreement"])
-    peak = float(m["y_peak_bin"].split("-")[0])
+    m, bins = run.m, run.csv("confidence_bins.csv")
+    desired = run.csv("generated_1000.csv")["desired_confidence"]
+    filled = bins[bins["count"] > 0].set_index("bin")
+    lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
+    peak, noise = float(m["y_peak_bin"].split("-")[0]), 2 * m["uniform_baseline_spread"]
+    hit = {side: m["agreement_by_class"][side] - m["mae_by_class"][side]
+           for side in ("positive", "negative")}
     return {"best_bin": filled["mae"].idxmin(), "worst_bin": filled["mae"].idxmax(),
             "best_mae": filled["mae"].min(), "worst_mae": filled["mae"].max(),
             "unanswered": int(((desired > m["answered_max"])
                                | (desired < m["answered_min"])).sum()),
             "beyond_test": int((desired > m["box"]["test_confidence"]["max"]).sum()),
             "peak": "top" if peak >= m["reachable_max"] - 0.1 else "bottom" if peak < 0.1
-            else "middle", "lead": lead, "teaches": "more" if lead > 2 * m[
-                "uniform_baseline_spread"] else "less" if lead < -2 * m["uniform_baseline_spread"]
-            else "as much", "better_class": "positive" if m["agreement_by_class"]["positive"]
-            - m["mae_by_class"]["positive"] > m["agreement_by_class"]["negative"]
-            - m["mae_by_class"]["negative"] else "negative",
+            else "middle", "lead": lead,
+            "teaches": "more" if lead > noise else "less" if lead < -noise else "as much",
+            "better_class": max(hit, key=hit.get),
             "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990}
 
 
@@ -173,24 +177,25 @@ def ablation(root):
             continue
         runs = rows[rows["part"] == part].pivot_table(
             "value", ["change", "setting", "dataset", "seed"], "measure", sort=False).reset_index()
-        labels = [label for label, _, _ in measures]
-        runs[labels] = np.column_stack([runs.eval(formula) for _, formula, _ in measures])
+        labels = [label for label, *_ in measures]
+        runs[labels] = np.column_stack([runs.eval(formula) for _, _, formula, _ in measures])
         stats = runs.groupby(["change", "setting", "dataset"], sort=False)[labels].agg(
             ["mean", "std"])
         design = stats.xs("default", level="setting").droplevel("change")
         lines, previous = [], None
         for (change, setting, dataset), row in stats.iterrows():
             base, moved = design.loc[dataset], {"worse": [], "better": []}
-            for label, _, better in measures:
+            for label, short, _, better in measures:
                 shift = better * (row[label, "mean"] - base[label, "mean"])
                 if setting != "default" and abs(shift) > row[label, "std"] + base[label, "std"]:
-                    moved["better" if shift > 0 else "worse"].append(label)
-            first, previous = setting != previous, setting
-            lines.append({"change": setting if first else "", "dataset": dataset, **{label: f"{row[label, 'mean']:.3f} ± "
-                                                 f"{row[label, 'std']:.3f}" for label in labels},
-                          "beyond the spread": "—" if setting == "default" else "; ".join(
-                              f"{way}: {', '.join(found)}" for way, found in moved.items()
-                              if found) or "nothing"})
+                    moved["better" if shift > 0 else "worse"].append(short)
+            verdict = "; ".join(f"{way}: {', '.join(found)}" for way, found in moved.items()
+                                if found) or "nothing"
+            lines.append({"change": "" if setting == previous else setting, "dataset": dataset,
+                          **{label: f"{row[label, 'mean']:.3f} ± {row[label, 'std']:.3f}"
+                             for label in labels},
+                          "beyond the spread": "—" if setting == "default" else verdict})
+            previous = setting
         means = stats.xs("mean", axis=1, level=1).droplevel("change")
         tables[part] = {"table": markdown_table(pd.DataFrame(lines)),
                         "changes": dict(zip(stats.index.get_level_values("setting"),
@@ -203,9 +208,9 @@ def ablation(root):
 
 def find_runs(root, part):
     """The finished runs of a part under root: the assignment's datasets first."""
-    names = {path.parts[-3] for path in Path(root).glob(f"*/{part}/metrics.json")}
-    return [Run(root, name, part) for name in sorted(names, key=lambda name: (
-        DATASETS.index(name) if name in DATASETS else len(DATASETS), name))]
+    runs = [Run(path.parent, part) for path in Path(root).glob(f"*/{part}/metrics.json")]
+    return sorted(runs, key=lambda run: (DATASETS.index(run.name) if run.name in DATASETS
+                                         else len(DATASETS), run.name))
 
 
 def report_markdown(root, runs=None):
@@ -248,9 +253,7 @@ def architecture(runs):
 
 def write_run_report(folder, part):
     """A run's own report.md: its part of the report for its dataset alone."""
-    run = Run(Path(folder).parent.parent, Path(folder).parent.name, part, path="")
-    run.folder = Path(folder)
-    text = report_markdown(folder, {"part1": [], "part2": [], part: [run]})
+    text = report_markdown(folder, {"part1": [], "part2": [], part: [Run(folder, part, path="")]})
     (Path(folder) / "report.md").write_text(text, "utf-8")
 
 
@@ -272,9 +275,8 @@ class PdfReport(FPDF):
     so their text prints at the size it was drawn."""
 
     TEXT, TABLE = 9, 7
-    STYLES = {"h1": TextStyle(font_style="B", font_size_pt=15, color=0, t_margin=3, b_margin=0.6),
-              "h2": TextStyle(font_style="B", font_size_pt=13, color=0, t_margin=3, b_margin=0.6),
-              "h3": TextStyle(font_style="B", font_size_pt=11, color=0, t_margin=3, b_margin=0.6),
+    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=3,
+                                        b_margin=0.6) for level, size in ((1, 15), (2, 13), (3, 11))},
               "p": TextStyle(t_margin=0.01, b_margin=2),
               "code": TextStyle(font_family="DejaVuSansMono")}
 
@@ -315,28 +317,36 @@ class PdfReport(FPDF):
         self.output(str(path))
         return self.pages_count
 
-    def table_block(self, rows, padding=2.2):
-        """At the largest size (at most TABLE) where no word is split: each column gets its
-        longest word, then its longest cell where room allows. "a ± b" and "a → b" stay whole."""
+    def table_block(self, rows, padding=2.2, one_line=5.5):
+        """At the largest size (at most TABLE, at least one_line) that keeps every body cell on
+        one line, else the largest where no word is split: each column gets its longest word,
+        then its longest cell where room allows. "a ± b" and "a → b" stay whole."""
         rows = [[cell.replace(" ± ", f"{NBSP}±{NBSP}").replace(" → ", f"{NBSP}→{NBSP}")
                  for cell in row] for row in rows]
-        for size in np.arange(self.TABLE, 4.9, -0.5):
-            self.set_font("DejaVuSans", "B", size)  # bold: the widest a header can be
-            least, wanted = (padding + np.array([max(map(self.get_string_width, sum(map(
-                split, column), []))) for column in zip(*rows)])
-                             for split in (lambda cell: cell.split(" "), lambda cell: [cell]))
+        sizes, (head, *body) = np.arange(self.TABLE, 4.9, -0.5), rows
+        for size, whole in [*((size, True) for size in sizes if size >= one_line),
+                            *((size, False) for size in sizes)]:
+            least = padding + np.maximum(self.widest([head], "B", size, split=True),
+                                         self.widest(body, "", size, split=not whole))
             if least.sum() <= self.epw:
                 break
+        wanted = padding + np.maximum(self.widest([head], "B", size, split=False),
+                                      self.widest(body, "", size, split=False))
         spare = (self.epw - least.sum()) / max((wanted - least).sum(), 1e-9)
         widths = wanted if wanted.sum() <= self.epw else least + spare * (wanted - least)
         self.set_font("DejaVuSans", "", size)
         with self.table(col_widths=list(widths), width=min(widths.sum(), self.epw), align="LEFT",
                         text_align="LEFT", line_height=size * 0.45, padding=0.8) as table:
             for row in rows:
-                cells = table.row()
-                for cell in row:
-                    cells.cell(cell)
+                table.row(row)
         self.ln(2.5)
+
+    def widest(self, rows, style, size, split):
+        """Per column, the width of its widest cell in rows (split: of its widest word)."""
+        self.set_font("DejaVuSans", style, size)
+        return np.array([max(self.get_string_width(word) for cell in column
+                             for word in (cell.split(" ") if split else [cell]))
+                         for column in zip(*rows)])
 
     def figure(self, images, gap=4):
         """Figures at their own size (at most the text width), side by side where they fit,

@@ -166,58 +166,61 @@ def test_lead_statistics_count_changes_and_measure_the_gap():
     assert lead["late_d_accuracy_swing"] == pytest.approx(9 / 39)
 
 
-def test_stopping_rule_stops_once_the_smoothed_check_stops_improving(monkeypatch):
-    step = 2 * part1_gan.MIN_IMPROVEMENT
-    assert part1_gan.stopping_rule([0.9 - step * i for i in range(30)]) == (29, False)
-    flat = [0.9, 0.8, 0.7] + [0.6] * (part1_gan.PATIENCE + part1_gan.SMOOTH)
-    assert part1_gan.stopping_rule(flat)[1]
-    assert not part1_gan.stopping_rule(flat[:3 + part1_gan.PATIENCE])[1]
-    for name, value in (("SMOOTH", 3), ("PATIENCE", 6), ("MIN_IMPROVEMENT", 0.005)):
-        monkeypatch.setattr(part1_gan, name, value)
+def test_stopping_rule_stops_once_the_smoothed_check_stops_improving():
+    rule = dict(patience=4, min_improvement=0.01, smooth=2)
+    assert common.stopping_rule([0.9 - 0.02 * i for i in range(30)], **rule) == (29, False)
+    flat = [0.9, 0.8, 0.7] + [0.6] * 6
+    assert common.stopping_rule(flat, **rule)[1]
+    assert not common.stopping_rule(flat[:7], **rule)[1]
+    rule = dict(patience=6, min_improvement=0.005, smooth=3)
     plateau = [0.9, 0.8, 0.7, 0.6, 0.6, 0.6] + [0.6, 0.602, 0.598, 0.601, 0.6, 0.599]
-    assert part1_gan.stopping_rule(plateau[:-1])[1] is False  # not yet PATIENCE checks long
-    best, converged = part1_gan.stopping_rule(plateau)
+    assert common.stopping_rule(plateau[:-1], **rule)[1] is False  # not yet 6 checks long
+    best, converged = common.stopping_rule(plateau, **rule)
     assert converged and 5 <= best < len(plateau)
     # a lone lucky check between poor ones is not the one picked
     lucky = [0.9, 0.7, 0.6, 0.59, 0.6, 0.72, 0.5, 0.72, 0.6, 0.6]
-    assert part1_gan.stopping_rule(lucky)[0] == 4
+    assert common.stopping_rule(lucky, **rule)[0] == 4
 
 
 def tiny_training(monkeypatch, write_arff, checks, epochs=30):
     """part1_gan.train on a 40-row file, checked every epoch, with the check's AUCs scripted;
-    returns the GAN, its history, the checkpoint and the averaged generator's raw output at each
-    check."""
+    returns the GAN, its history, the convergence summary and the averaged generator's weights
+    at each check."""
     monkeypatch.setattr(part1_gan, "CHECK_EVERY", 1)
     monkeypatch.setattr(part1_gan, "SMOOTH", 1)
     monkeypatch.setattr(part1_gan, "PATIENCE", 3)
-    scripted = iter(checks)
-    monkeypatch.setattr(common, "c2st_auc", lambda *args, **kwargs: next(scripted))
+    built, weights, scripted, build = [], [], iter(checks), part1_gan.TabularGAN
+    monkeypatch.setattr(part1_gan, "TabularGAN",
+                        lambda *args: built.append(build(*args)) or built[0])
+    monkeypatch.setattr(common, "c2st_auc", lambda *args, **kwargs: weights.append(
+        built[0].average_generator.get_weights()) or next(scripted))
     dataset = common.load_dataset(write_arff(small_arff()), quiet=True)
     encoder = common.TabularEncoder(dataset.frame, numeric="quantile")
-    outputs, decode = [], encoder.inverse_transform
-    monkeypatch.setattr(encoder, "inverse_transform",
-                        lambda matrix: outputs.append(np.array(matrix)) or decode(matrix))
     common.seed_everything(0)
-    gan, history, checkpoint, _ = part1_gan.train(dataset, encoder, epochs, 0,
-                                                  np.random.default_rng(0), True)
-    return gan, history, checkpoint, outputs
+    gan, history, convergence, _ = part1_gan.train(dataset, encoder, epochs, 0,
+                                                   np.random.default_rng(0), True)
+    return gan, history, convergence, weights
 
 
-def test_checkpoint_stops_a_converged_run_and_keeps_the_best_checks_networks(monkeypatch,
-                                                                              write_arff):
-    gan, history, checkpoint, outputs = tiny_training(monkeypatch, write_arff,
-                                                      [0.9, 0.6, 0.7, 0.7, 0.7, 0.7])
-    assert checkpoint.converged and len(history) == 5 and checkpoint.epoch_used == 2
+def same(weights, other):
+    return all(np.allclose(a, b) for a, b in zip(weights, other))
+
+
+def test_a_converged_run_stops_and_keeps_the_best_checks_networks(monkeypatch, write_arff):
+    gan, history, convergence, weights = tiny_training(monkeypatch, write_arff,
+                                                       [0.9, 0.6, 0.7, 0.7, 0.7, 0.7])
+    assert convergence["converged"] and convergence["epochs_run"] == len(history) == 5
+    assert convergence["epoch_used"] == 2 and convergence["check_auc_used"] == 0.6
     assert history["check_auc"].tolist() == [0.9, 0.6, 0.7, 0.7, 0.7]
-    now = np.array(gan.average_generator(checkpoint.noise))
-    np.testing.assert_allclose(now, outputs[1], rtol=1e-6)  # the networks of epoch 2 are back
-    assert not np.allclose(now, outputs[-1])
+    now = gan.average_generator.get_weights()
+    assert same(now, weights[1]) and not same(now, weights[-1])  # epoch 2's networks are back
 
 
-def test_checkpoint_runs_to_the_cap_while_the_check_improves(monkeypatch, write_arff):
-    _, history, checkpoint, _ = tiny_training(monkeypatch, write_arff,
-                                              [0.9 - 0.05 * i for i in range(8)], epochs=8)
-    assert not checkpoint.converged and len(history) == 8 and checkpoint.epoch_used == 8
+def test_training_runs_to_the_cap_while_the_check_improves(monkeypatch, write_arff):
+    _, history, convergence, _ = tiny_training(monkeypatch, write_arff,
+                                               [0.9 - 0.05 * i for i in range(8)], epochs=8)
+    assert not convergence["converged"] and len(history) == 8
+    assert convergence["epoch_used"] == convergence["epochs_run"] == 8
 
 
 def test_the_averaged_generator_is_sampled_and_differs_from_the_trained_one(monkeypatch,
