@@ -42,6 +42,7 @@ LEARNING_RATE = 2e-3
 EMA = 0.99  # decay of the running average of the generator's weights, which samples
 ADVERSARIAL_WEIGHT = 1.0  # of the figure-1 discriminator in the generator's loss
 REALISM_WEIGHT = 0.3  # of the realism critic in the generator's loss
+ANSWER_WEIGHT = 4.0  # of the answer head's loss in the discriminator's: a closer surrogate
 SAMPLES = 1000  # draws of 4b, (Z, C) pairs of the held-out set, Cs of a training epoch
 BINS = 10  # ranges of confidence, 0.1 wide
 BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
@@ -211,7 +212,7 @@ class BlackBoxGAN(keras.Model):
                 tf.cast(swap, "float32"), logits))
             answer_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 answers, answer_logits))
-            total = d_loss + answer_loss
+            total = d_loss + ANSWER_WEIGHT * answer_loss
         common.gradient_step(self.d_optimizer, tape, total, self.discriminator)
         return {"d_loss": d_loss, "answer_loss": answer_loss,
                 "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
