@@ -275,8 +275,9 @@ class PdfReport(FPDF):
     so their text prints at the size it was drawn."""
 
     TEXT, TABLE = 9, 7
-    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=3,
-                                        b_margin=0.6) for level, size in ((1, 15), (2, 13), (3, 11))},
+    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0,
+                                        t_margin=3, b_margin=0.6)
+                 for level, size in ((1, 15), (2, 13), (3, 11))},
               "p": TextStyle(t_margin=0.01, b_margin=2),
               "code": TextStyle(font_family="DejaVuSansMono")}
 

@@ -304,3 +304,39 @@ def test_ablation_runs_each_change_on_each_seed_into_one_table(write_arff, tmp_p
     assert set(part1["setting"]) == {"default", "NOISE_DIM=3"} and set(part1["seed"]) == {0, 1}
     assert {"c2st_auc", "column_shapes", "epoch_used"} <= set(part1["measure"])
     assert part1_gan.NOISE_DIM == 32 and not (tmp_path / "small").exists()
+
+
+class ScriptedModel:
+    """Stands in for a model under common.BestEpoch: its check gives a scripted value an epoch,
+    and its one network's weights are the epoch's number."""
+
+    def __init__(self, values):
+        self.values, self.epoch, self.stop_training, self.kept = list(values), 0, False, None
+
+    def get_weights(self):
+        return [self.epoch]
+
+    def set_weights(self, weights):
+        self.kept = weights
+
+
+def test_best_epoch_stops_when_the_check_stops_improving_and_keeps_the_best_epoch():
+    patience, step = 5, 0.002
+    values = [0.3 - 0.02 * epoch for epoch in range(10)]  # improving fast
+    values += [values[-1] - 0.4 * step * (epoch % 2) for epoch in range(2 * patience)]
+    model = ScriptedModel(values)
+    best = common.BestEpoch("heldout_mae", lambda model: model.values[model.epoch],
+                            lambda model: [model], patience, step)
+    best.set_model(model)
+    best.set_params({"epochs": len(values)})
+    for epoch in range(len(values)):
+        model.epoch, logs = epoch, {}
+        best.on_epoch_end(epoch, logs)
+        assert logs["heldout_mae"] == pytest.approx(values[epoch])
+        if model.stop_training:
+            break
+    best.on_train_end()
+    assert best.summary["converged"] and best.summary["epochs_run"] == 10 + patience
+    assert model.kept == [int(np.argmin(values[:10 + patience]))]
+    assert best.summary["epoch_used"] == model.kept[0] + 1
+    assert best.summary["heldout_mae_first"] == values[0]

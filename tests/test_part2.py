@@ -124,48 +124,6 @@ def test_prior_and_training_see_only_the_schema_and_the_black_box(monkeypatch):
     assert np.abs(answered - desired).mean() < 0.5 * history["heldout_mae"].iloc[0]
 
 
-class ScriptedModel:
-    """Stands in for the model in HeldOutCheck: its draws miss C by a scripted error an epoch,
-    and its generator's weights are the epoch's number."""
-
-    def __init__(self, errors):
-        self.errors, self.epoch, self.stop_training = list(errors), 0, False
-        self.average_generator = self
-        self.kept = None
-
-    def sample(self, noise, desired):
-        return desired + self.errors[self.epoch]
-
-    def answer(self, rows):
-        return rows
-
-    def get_weights(self):
-        return [self.epoch]
-
-    def set_weights(self, weights):
-        self.kept = weights
-
-
-def test_held_out_check_stops_when_the_error_stops_improving_and_keeps_the_best_epoch():
-    patience, step = part2_bbgan.PATIENCE, part2_bbgan.MIN_IMPROVEMENT
-    errors = [0.3 - 0.02 * epoch for epoch in range(10)]  # improving fast
-    errors += [errors[-1] - 0.4 * step * (epoch % 2) for epoch in range(2 * patience)]
-    model = ScriptedModel(errors)
-    check = part2_bbgan.HeldOutCheck(np.zeros((4, 1)), np.full(4, 0.5))
-    check.set_model(model)
-    for epoch in range(len(errors)):
-        model.epoch = epoch
-        logs = {}
-        check.on_epoch_end(epoch, logs)
-        assert logs["heldout_mae"] == pytest.approx(errors[epoch])
-        if model.stop_training:
-            break
-    check.on_train_end()
-    assert check.summary["converged"] and check.summary["epochs_run"] == 10 + patience
-    assert model.kept == [int(np.argmin(errors[:10 + patience]))]
-    assert check.summary["epoch_used"] == model.kept[0] + 1
-
-
 def test_prior_follows_where_the_box_changes_its_answer():
     """A box whose answer changes only for glucose between 100 and 120: the prior puts most of
     glucose's rows there, and leaves the other numbers spread evenly."""

@@ -117,7 +117,7 @@ def test_ablation_names_what_moved_beyond_the_spread(tmp_path):
     assert set(found) == {"part2"} and found["part2"]["seeds"] == 3
     lines = found["part2"]["table"].splitlines()
     assert lines[2].startswith("| default | d | 0.031 ± 0.001 |")
-    assert lines[3].endswith("| worse: mean \\|C − Y\\| |") and lines[4].endswith("| nothing |")
+    assert lines[3].endswith("| worse: \\|C − Y\\| |") and lines[4].endswith("| nothing |")
 
 
 def test_the_shipped_ablation_is_in_the_appendix(tiny_runs):
