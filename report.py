@@ -169,11 +169,11 @@ def ablation(root):
     """One table per part from OUT/ablation.csv (else the shipped data/ablation.csv): each change
     and dataset, every measure as mean ± sd over the seeds, and what moved beyond the spread
     (from the design's mean by more than the two standard deviations together)."""
-    path = Path(root) / "ablation.csv"
-    path = path if path.is_file() else HERE / "data" / "ablation.csv"
-    rows, tables = pd.read_csv(path) if path.is_file() else pd.DataFrame(), {}
+    path = next((path for path in (Path(root) / "ablation.csv", HERE / "data" / "ablation.csv")
+                 if path.is_file()), None)
+    rows, tables = pd.read_csv(path) if path else pd.DataFrame(columns=["part"]), {}
     for part, measures in ABLATION_MEASURES.items():
-        if rows.empty or not (rows["part"] == part).any():
+        if not (rows["part"] == part).any():
             continue
         runs = rows[rows["part"] == part].pivot_table(
             "value", ["change", "setting", "dataset", "seed"], "measure", sort=False).reset_index()
@@ -245,8 +245,8 @@ def architecture(runs):
         values(version[key] for version in versions) for key in keys] for versions in networks}})
     pairs = [(key, values(run.m["settings"][key] for run in runs)) for key in runs[0].m["settings"]]
     half = -(-len(pairs) // 2)
-    pairs += [("", "")] * (2 * half - len(pairs))
-    rows = [[*pairs[i], *pairs[i + half]] for i in range(half)]
+    rows = [[*a, *b] for a, b in itertools.zip_longest(pairs[:half], pairs[half:],
+                                                      fillvalue=("", ""))]
     return {"networks": markdown_table(table),
             "constants": markdown_table(pd.DataFrame(rows, columns=["constant", "value"] * 2))}
 
