@@ -38,8 +38,8 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 # figures print at their own size: two side by side fill the report's text width
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8})
 HALF_WIDTH = 3.3  # inches
-AXIS_LABELS = {"loss": "loss (cross-entropy)", "accuracy": "discriminator accuracy",
-               "auc": "check: two-sample AUC", "mae": "mean |C − Y|"}
+AXIS_LABELS = {"loss": "cross-entropy", "accuracy": "D accuracy", "auc": "check AUC",
+               "mae": "mean |C − Y|"}
 CURVE_LABELS = {"d_loss": "discriminator", "g_loss": "generator", "answer_loss": "answer head",
                 "critic_loss": "realism critic", "d_accuracy_real": "on real rows",
                 "d_accuracy_fake": "on generated rows", "d_accuracy": "which of C, Y",
@@ -698,8 +698,11 @@ def plot_history(history, path, title, used=None):
         if kind == "accuracy":
             axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
         axis.set_ylabel(AXIS_LABELS.get(kind, kind))
-        if len(columns) > 1:
-            axis.legend(ncols=2, framealpha=0.8, handlelength=1.2, columnspacing=0.8)
+        if len(columns) > 1:  # above the curves, in room made at the top of the panel
+            low, high = axis.get_ylim()
+            axis.set_ylim(low, high + 0.4 * -(-len(columns) // 2) * (high - low))
+            axis.legend(ncols=2, loc="upper center", framealpha=0.8, handlelength=1.2,
+                        columnspacing=0.8, borderpad=0.2, labelspacing=0.2)
     axes[0, 0].set_title(title)
     axes[-1, 0].set_xlabel("epoch")
     save_figure(figure, path)

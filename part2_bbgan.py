@@ -62,6 +62,7 @@ class BlackBox:
         self.encoder = common.TabularEncoder(common.schema_frame(dataset.features))
         classes = list(dataset.labels.cat.categories)
         self.positive, self.multiclass = classes[1], len(classes) > 2
+        self.negative = f"not {classes[1]}" if self.multiclass else classes[0]
         is_positive = (dataset.labels == self.positive).to_numpy()
         self.train_rows, self.test_rows, train_y, self.test_y = train_test_split(
             dataset.features, is_positive, test_size=0.3, stratify=is_positive, random_state=seed)
@@ -357,7 +358,7 @@ def plot_confidences(folder, name, box, desired, answered):
     """4a-4c's pictures: test-row confidences by true class, C against Y, the samples' scores
     by the class the forest gives them."""
     edges, width = np.linspace(0, 1, 2 * BINS + 1), common.HALF_WIDTH
-    classes = [f"truly {box.positive}", f"truly not {box.positive}"]
+    classes = [f"truly {box.positive}", f"truly {box.negative}"]
     figure, axis = common.plt.subplots(figsize=(width, 2.2))
     axis.hist([box.test_confidence[box.test_y], box.test_confidence[~box.test_y]], bins=edges,
               stacked=True, color=["tab:red", "tab:blue"], label=classes)
@@ -376,7 +377,7 @@ def plot_confidences(folder, name, box, desired, answered):
     positive = answered >= 0.5
     axis.hist([answered[positive], answered[~positive]], bins=edges, stacked=True,
               color=["tab:red", "tab:blue"],
-              label=[f"scored {box.positive} (Y ≥ 0.5)", f"scored not {box.positive}"])
+              label=[f"scored {box.positive} (Y ≥ 0.5)", f"scored {box.negative}"])
     axis.set(xlabel="forest's confidence Y", ylabel="samples",
              title=f"{name}: forest's scores of the samples")
     axis.legend(framealpha=0.8)
@@ -389,8 +390,8 @@ def architecture(gan):
         common.describe_network(gan.soft_generator, gan.g_optimizer,
                                 "G(Z, C): a row for confidence C", "heads"),
         common.describe_network(gan.discriminator, gan.d_optimizer,
-                                "D(row, C, Y): which scalar the box gave", "answer-head logit "
-                                "(of the row), judged with C and Y into the logit of which"),
+                                "D(row, C, Y): which scalar the box gave", "logit of the "
+                                "answer head (from the row); the verdict: the scalar nearer it"),
         common.describe_network(gan.critic.network, gan.critic.optimizer,
                                 "prior row with Y, or generated row with C?", "logit")]
 

@@ -151,8 +151,7 @@ def part2_facts(run):
     filled = bins[bins["count"] > 0].set_index("bin")
     lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
     peak, noise = float(m["y_peak_bin"].split("-")[0]), 2 * m["uniform_baseline_spread"]
-    hit = {side: m["agreement_by_class"][side] - m["mae_by_class"][side]
-           for side in ("positive", "negative")}
+    others = [name for name in m["classes"] if name != m["box"]["positive_class"]]
     return {"best_bin": filled["mae"].idxmin(), "worst_bin": filled["mae"].idxmax(),
             "best_mae": filled["mae"].min(), "worst_mae": filled["mae"].max(),
             "unanswered": int(((desired > m["answered_max"])
@@ -161,7 +160,7 @@ def part2_facts(run):
             "peak": "top" if peak >= m["reachable_max"] - 0.1 else "bottom" if peak < 0.1
             else "middle", "lead": lead,
             "teaches": "more" if lead > noise else "less" if lead < -noise else "as much",
-            "better_class": max(hit, key=hit.get),
+            "negative": f"`{others[0]}`" if len(others) == 1 else "another class",
             "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990}
 
 
