@@ -112,7 +112,10 @@ def part1_facts(run):
     judges = {}
     for judge, key in (("discriminator", ""), ("detector", "detector_")):
         gap, low, high = (m[f"{key}distance_gap{end}"] for end in ("", "_low", "_high"))
+        chosen = {label: rows[m["class_column"]] for label, rows in table[
+            table["chosen_by"] == judge].groupby("label", sort=False)}
         shown = table[(table["label"] == "fooled") & (table["chosen_by"] == judge)].head(EXAMPLES)
+        one_class = [rows.iloc[0] for rows in chosen.values() if rows.nunique() == 1]
         judges[judge] = {
             "fooled": m[f"{key}fooled_count"], "not_fooled": m[f"{key}not_fooled_count"],
             "gap": gap, "low": low, "high": high, "table": examples(table, judge, wide),
@@ -120,6 +123,8 @@ def part1_facts(run):
             if high < 0 else "unclear",
             "share": gap and gap / m[f"{key}mean_distance_not_fooled"],
             "far_shown": int((shown["distance"] > m["real_nearest_distance"]).sum()),
+            "by_class": len(one_class) == 2 and one_class[0] != one_class[1] and (
+                *one_class, len(chosen["fooled"]), len(chosen["not fooled"])),
             "farthest_shown": shown["distance"].max() if len(shown) else None}
     return {"wide": wide, "judges": judges,
             "flat": m["score_max_of_100"] - m["score_min_of_100"] < FLAT,
@@ -154,6 +159,7 @@ def part2_facts(run):
     others = [name for name in m["classes"] if name != m["box"]["positive_class"]]
     return {"best_bin": filled["mae"].idxmin(), "worst_bin": filled["mae"].idxmax(),
             "best_mae": filled["mae"].min(), "worst_mae": filled["mae"].max(),
+            "worst_y": filled["mean_blackbox_confidence"][filled["mae"].idxmax()],
             "unanswered": int(((desired > m["answered_max"])
                                | (desired < m["answered_min"])).sum()),
             "beyond_test": int((desired > m["box"]["test_confidence"]["max"]).sum()),
