@@ -201,13 +201,15 @@ def ablation(root):
                              for label in labels},
                           "beyond the spread": "—" if setting == "default" else verdict})
             previous = setting
-        means = stats.xs("mean", axis=1, level=1).droplevel("change")
+        means, sds = (stats.xs(kind, axis=1, level=1).droplevel("change")
+                      for kind in ("mean", "std"))
         tables[part] = {"table": markdown_table(pd.DataFrame(lines)),
                         "changes": dict(zip(stats.index.get_level_values("setting"),
                                             stats.index.get_level_values("change"))),
                         "seeds": int(runs["seed"].nunique()),
-                        "means": {setting: means.loc[setting].to_dict("index")
-                                  for setting in means.index.unique("setting")}}
+                        **{name: {setting: values.loc[setting].to_dict("index")
+                                  for setting in values.index.unique("setting")}
+                           for name, values in (("means", means), ("sds", sds))}}
     return tables
 
 

@@ -98,7 +98,8 @@ def test_metrics_and_report_agree(runs, name):
     for key in ("c2st_auc", "detector_auc", "column_shapes", "pair_trends",
                 "independent_pair_trends", "real_nearest_distance"):
         assert f"{metrics[key]:.3f}" in report
-    assert f"changed hands {metrics['lead_changes']} time" in report
+    changes = metrics["lead_changes"]
+    assert f"changed hands {'once' if changes == 1 else f'{changes} times'} in" in report
     assert f"by {abs(metrics['mean_loss_gap']):.4f} on average" in report
     assert report.count("| row | score | distance |") == 2  # 3a: each judge's examples
     assert "](losses.png)" in report and "](samples.png)" in report

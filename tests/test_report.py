@@ -28,6 +28,10 @@ def test_report_answers_each_question_for_each_dataset(tiny_runs):
     for heading in ("### Method", "### Architecture and hyper-parameters", "## Conclusions",
                     "## Appendix", "### Ablation", "### Measures"):
         assert heading in text
+    lines = text.splitlines()  # answers, figures and tables are blocks of their own: the
+    for before, line in zip(lines, lines[1:]):  # PDF typesets a block as a whole
+        if line.startswith(("**", "![")) or line.startswith("|") and not before.startswith("|"):
+            assert before == "", line[:60]
     assert "Not run yet" not in text and not re.search(r"\bon diabetes and\b", text)
     body = text.split("## Appendix")[0]
     for part, key, digits in (("part1", "c2st_auc", 3), ("part2", "mae", 3)):
