@@ -42,9 +42,8 @@ ABLATION_MEASURES = {
               ("student lead", "lead", "extraction_agreement - uniform_baseline_agreement", 1)]}
 
 class Run:
-    """One finished run (OUT/<name>/<part>/): its metrics `m` (Part 2's blackbox.json under
-    `box`), its CSVs, `path` (its folder as the report links it) and `f`, what the template
-    says of it beyond its metrics: numbers and verdicts."""
+    """One finished run: metrics `m` (with Part 2's blackbox.json as `box`), CSVs, `path` (its
+    folder as the report links it) and `f`, the numbers and verdicts the template needs."""
 
     def __init__(self, folder, part, path=None):
         self.folder, self.part, self.name = Path(folder), part, Path(folder).parent.name
@@ -270,7 +269,7 @@ def write_report(out_root, quiet=False):
     with tempfile.TemporaryDirectory(dir=root, prefix=".report-") as staging:
         (Path(staging) / "report.md").write_text(markdown, encoding="utf-8")
         pages = PdfReport(root).render(markdown, Path(staging) / "report.pdf")
-        for name in ("report.md", "report.pdf"):
+        for name in ("report.md", "report.pdf"):  # the report changes only when both are done
             (Path(staging) / name).replace(root / name)
     if not quiet:
         print(f"report: {root / 'report.pdf'} ({pages} pages) and {root / 'report.md'}")
