@@ -29,6 +29,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import tensorflow as tf  # noqa: E402
 from sklearn.ensemble import HistGradientBoostingClassifier  # noqa: E402
 from scipy.stats import ks_2samp  # noqa: E402
 from sklearn.metrics import roc_auc_score  # noqa: E402
@@ -589,6 +590,26 @@ def hyperparameters(constants, epochs):
     """A script's upper-case constants as they ran (EPOCHS as given), for the report."""
     return {name: epochs if name == "EPOCHS" else value for name, value in constants.items()
             if name.isupper() and type(value) in (bool, int, float, str)}
+
+
+def averaged_copy(build):
+    """(model, average): two networks from build(), the running average of the first starting
+    equal to it."""
+    model, average = build(), build()
+    average.set_weights(model.get_weights())
+    return model, average
+
+
+def update_average(average, model, decay):
+    """One step of the running average of model's weights: decay * average + (1 - decay) * new."""
+    for kept, weight in zip(average.weights, model.weights):
+        kept.assign(decay * kept + (1.0 - decay) * weight)
+
+
+def shuffled_batches(array, batch_size, seed):
+    """The array's rows as a tf.data dataset of batches, reshuffled every epoch from seed."""
+    rows = tf.data.Dataset.from_tensor_slices(array)
+    return rows.shuffle(len(array), seed=seed).batch(batch_size)
 
 
 def gradient_step(optimizer, tape, loss, model):

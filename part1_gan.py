@@ -54,9 +54,8 @@ class TabularGAN(keras.Model):
 
     def __init__(self, build_generator, discriminator, seed):
         super().__init__()
-        self.generator = build_generator()  # the one trained; the average is the one sampled
-        self.average_generator = build_generator()
-        self.average_generator.set_weights(self.generator.get_weights())
+        # the one trained, and its average: the one sampled
+        self.generator, self.average_generator = common.averaged_copy(build_generator)
         self.discriminator = discriminator
         self.noise_dim = self.generator.input_shape[-1]
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -98,8 +97,7 @@ class TabularGAN(keras.Model):
             logits = self.discriminator(self.generator(self.noise(count), training=True))
             g_loss = tf.reduce_mean(tf.nn.softplus(-logits))
         common.gradient_step(self.g_optimizer, tape, g_loss, self.generator)
-        for average, weight in zip(self.average_generator.weights, self.generator.weights):
-            average.assign(EMA * average + (1.0 - EMA) * weight)
+        common.update_average(self.average_generator, self.generator, EMA)
 
         for tracker, value in zip(self.trackers.values(), (d_loss, g_loss, real_logits > 0,
                                                            fake_logits < 0)):
@@ -153,9 +151,9 @@ def train(dataset, encoder, epochs, seed, rng, quiet):
                             every=CHECK_EVERY, smooth=SMOOTH)
     monitor = common.TrainingMonitor(quiet)  # after the check: it records check_auc too
     start = time.perf_counter()
-    rows = tf.data.Dataset.from_tensor_slices(encoder.transform(dataset.frame, rng=rng))
-    gan.fit(rows.shuffle(len(dataset.frame), seed=seed).batch(batch_size), epochs=epochs,
-            shuffle=False, verbose=0, callbacks=[best, monitor])  # the dataset shuffles
+    rows = common.shuffled_batches(encoder.transform(dataset.frame, rng=rng), batch_size, seed)
+    gan.fit(rows, epochs=epochs, shuffle=False, verbose=0,  # the dataset shuffles
+            callbacks=[best, monitor])
     return gan, monitor.frame, best.summary, time.perf_counter() - start
 
 

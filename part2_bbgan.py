@@ -154,9 +154,8 @@ class BlackBoxGAN(keras.Model):
         super().__init__()
         self.answer = answer
         self.snap = common.SnapToRecords(encoder)
-        self.soft_generator = common.build_generator(NOISE_DIM + 1, encoder)
-        self.average_generator = common.build_generator(NOISE_DIM + 1, encoder)
-        self.average_generator.set_weights(self.soft_generator.get_weights())
+        self.soft_generator, self.average_generator = common.averaged_copy(
+            lambda: common.build_generator(NOISE_DIM + 1, encoder))
         self.discriminator = build_discriminator(encoder.width)
         self.critic = RealismCritic(encoder.width)
         self.seed_generator = keras.random.SeedGenerator(seed)
@@ -191,8 +190,7 @@ class BlackBoxGAN(keras.Model):
                   "critic_loss": self.critic.fit(rows, desired, prior_rows, prior_answers),
                   "g_loss": self.fit_generator(noise, desired, answered, swap),
                   "batch_mae": tf.abs(answered - desired)}
-        for average, weight in zip(self.average_generator.weights, self.soft_generator.weights):
-            average.assign(EMA * average + (1.0 - EMA) * weight)
+        common.update_average(self.average_generator, self.soft_generator, EMA)
         for name, value in losses.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -288,9 +286,9 @@ def train(encoder, score, epochs, seed, rng, quiet):
         rng.uniform(size=SAMPLES).astype("float32")), lambda model: [model.average_generator],
         PATIENCE, MIN_IMPROVEMENT)
     monitor = common.TrainingMonitor(quiet)
-    desired = tf.data.Dataset.from_tensor_slices(rng.uniform(size=(SAMPLES, 1)).astype("float32"))
+    desired = rng.uniform(size=(SAMPLES, 1)).astype("float32")
     start = time.perf_counter()
-    gan.fit(desired.shuffle(SAMPLES, seed=seed).batch(GROUPS), epochs=epochs, shuffle=False,
+    gan.fit(common.shuffled_batches(desired, GROUPS, seed), epochs=epochs, shuffle=False,
             verbose=0, callbacks=[best, monitor])  # the dataset shuffles
     return gan, monitor.frame, best.summary, time.perf_counter() - start
 
