@@ -10,7 +10,6 @@ import re
 import shutil
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -52,7 +51,6 @@ MIN_ROWS = 20
 MEASURE_ROWS = 5000  # measures use at most this many rows per side: cost stays linear in rows
 HIDDEN_UNITS = (128, 128)  # every network of both parts: two hidden layers this wide
 PROGRESS_LINES = 5  # progress lines over a training run
-PROGRESS_SECONDS = 30
 FINISHED = []  # output folders this run has completed
 
 
@@ -123,8 +121,7 @@ def setting(text):
 def constants_changed(constants, changes):
     """The script's constants (its globals) with changes [(NAME, text)] applied, each text read
     as the constant's type; restored afterwards."""
-    settable = {name for name, value in constants.items() if name.isupper() and name != "EPOCHS"
-                and type(value) in (bool, int, float, str)}
+    settable = set(plain_constants(constants)) - {"EPOCHS"}
     saved = dict(constants)
     for name, text in changes:
         if name not in settable:
@@ -250,18 +247,13 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
     return Dataset(name, frame, class_column)
 
 
-def load_datasets(name_or_path, class_name=None, quiet=False):
-    """`all`: both assignment datasets; otherwise the one dataset named (see load_dataset)."""
-    names = list(DATASETS) if str(name_or_path).strip().lower() == "all" else [name_or_path]
-    return [load_dataset(name, class_name, quiet) for name in names]
-
-
 def run_datasets(argv, description, epochs_default, run_dataset):
     """A script's main() up to its report: read the command line, run run_dataset(dataset,
     args) on each dataset asked for with the --set changes (or the --ablation); returns args
     and {dataset name: metrics}."""
     args = command_line(description, epochs_default).parse_args(argv)
-    datasets = load_datasets(args.dataset, args.class_name, args.quiet)
+    names = list(DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
+    datasets = [load_dataset(name, args.class_name, args.quiet) for name in names]
     check_writable(args.out)
     with constants_changed(run_dataset.__globals__, args.changes):
         if args.authors is not None:
@@ -403,20 +395,6 @@ def _class_column(frame, class_name, path):
     return chosen
 
 
-def schema_frame(frame):
-    """Two rows that carry only the schema of a frame: each number's minimum and maximum (same
-    types) and each nominal attribute's declared categories. Enough to fit a range encoder."""
-    schema = {}
-    for name in frame.columns:
-        values = frame[name]
-        if isinstance(values.dtype, pd.CategoricalDtype):
-            first = values.cat.categories[0]
-            schema[name] = pd.Categorical([first, first], categories=values.cat.categories)
-        else:
-            schema[name] = pd.Series([values.min(), values.max()], dtype=values.dtype)
-    return pd.DataFrame(schema)
-
-
 # --- Reversible encoding: one record per column drives encoding and generator heads ---------------
 
 
@@ -481,10 +459,6 @@ class TabularEncoder:
             knots, counts = np.unique(numbers, return_counts=True)
             spec.update(knots=tuple(knots), cumulative=tuple(np.cumsum(counts) / counts.sum()))
         return ColumnSpec(name, "numeric", offset, 1, **spec)
-
-    @property
-    def names(self):
-        return [spec.name for spec in self.columns]
 
     def members(self):
         """A (width x columns) 0/1 matrix: which encoded columns belong to which record."""
@@ -572,23 +546,18 @@ def describe_network(model, optimizer, role, output):
     slope = next(layer.negative_slope for layer in model.layers
                  if isinstance(layer, keras.layers.LeakyReLU))
     config = optimizer.get_config()
-    rate = config["learning_rate"]
-    if isinstance(rate, dict):  # a schedule
-        rate = rate["config"]
-        rate = f"{rate['initial_learning_rate']:g} → ×{rate['alpha']:g} (cosine)"
-    else:
-        rate = f"{rate:.3g}"
     return {"network": model.name.replace("_", " "), "role": role,
             "input": int(model.input_shape[-1]),
             "hidden layers": f"{len(dense) - 1} × Dense {dense[0]}, LeakyReLU({slope:g})",
             "output": f"{dense[-1]} {output}", "trainable parameters": int(model.count_params()),
-            "optimizer": f"{type(optimizer).__name__} {rate}, β₁ {config['beta_1']:g}, "
+            "optimizer": f"{type(optimizer).__name__} {config['learning_rate']:.3g}, "
+                         f"β₁ {config['beta_1']:g}, "
                          f"β₂ {config['beta_2']:g}"}
 
 
-def hyperparameters(constants, epochs):
-    """A script's upper-case constants as they ran (EPOCHS as given), for the report."""
-    return {name: epochs if name == "EPOCHS" else value for name, value in constants.items()
+def plain_constants(constants):
+    """A script's upper-case constants of plain types (what --set changes and the report lists)."""
+    return {name: value for name, value in constants.items()
             if name.isupper() and type(value) in (bool, int, float, str)}
 
 
@@ -619,8 +588,10 @@ def gradient_step(optimizer, tape, loss, model):
 
 
 class SnapToRecords(keras.layers.Layer):
-    """Straight-through rounding: the forward pass gives exactly what the encoder would give for
-    the decoded row (integers rounded, one category chosen), the backward pass the smooth output."""
+    """Straight-through rounding: forward, each nominal attribute's category is chosen (one-hot)
+    and, under range scaling, each integer rounded, so that the row is an exact record; numbers
+    under quantile scaling pass as they are (every value decodes to one the file holds).
+    Backward, the gradient of the smooth output."""
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
@@ -671,28 +642,18 @@ def build_generator(n_inputs, encoder, name="generator"):
 
 
 class TrainingMonitor(keras.callbacks.Callback):
-    """Records every epoch's metrics and prints PROGRESS_LINES progress lines with the time left
-    over the run (and one at least every PROGRESS_SECONDS)."""
+    """Records every epoch's metrics and prints them PROGRESS_LINES times over the epochs asked."""
 
     def __init__(self, quiet):
         super().__init__()
         self.quiet, self.rows = quiet, []
 
-    def on_train_begin(self, logs=None):
-        self.started = self.last_line = time.perf_counter()
-        self.every = max(1, self.params["epochs"] // PROGRESS_LINES)
-
     def on_epoch_end(self, epoch, logs=None):
-        row = {"epoch": epoch + 1, **{key: float(value) for key, value in (logs or {}).items()}}
-        self.rows.append(row)
-        if ((epoch + 1) % self.every == 0 or epoch + 1 == self.params["epochs"]
-                or time.perf_counter() - self.last_line >= PROGRESS_SECONDS):
-            self.last_line = now = time.perf_counter()
-            epochs = self.params["epochs"]
-            left = (now - self.started) / row["epoch"] * (epochs - row["epoch"])
-            numbers = "  ".join(f"{key} {value:.3f}" for key, value in row.items()
-                                if key != "epoch")
-            say(self.quiet, f"epoch {row['epoch']:4d}/{epochs}  {numbers}  ~{left:.0f} s left")
+        self.rows.append({"epoch": epoch + 1, **{key: float(value) for key, value in logs.items()}})
+        epochs = self.params["epochs"]
+        if (epoch + 1) % max(1, epochs // PROGRESS_LINES) == 0 or epoch + 1 == epochs:
+            numbers = "  ".join(f"{key} {float(value):.3f}" for key, value in logs.items())
+            say(self.quiet, f"epoch {epoch + 1:4d}/{epochs}  {numbers}")
 
     @property
     def frame(self):
@@ -799,11 +760,6 @@ def two_sample_test(encoder, real, synthetic, seed, folds=5, rounds=100):
     return float(auc), pd.Series(1.0 - synthetic_odds[len(real):], index=synthetic.index)
 
 
-def c2st_auc(encoder, real, synthetic, seed, folds=5, rounds=100):
-    """The two-sample test's ROC-AUC alone (see two_sample_test)."""
-    return two_sample_test(encoder, real, synthetic, seed, folds, rounds)[0]
-
-
 def independent_columns(real, count, rng):
     """count rows whose columns are drawn independently from the real rows' columns: the real
     marginals with every dependence between columns broken."""
@@ -823,39 +779,27 @@ def column_likeness(real, synthetic):
     return pd.Series(scores, dtype=float)
 
 
-def column_shapes(real, synthetic):
-    """Mean over columns of column_likeness."""
-    return float(column_likeness(real, synthetic).mean())
-
-
 def pair_trends(real, synthetic, bins=10):
     """Mean over all column pairs of how alike their joint behaviour is: 1 - |difference of
     Pearson correlations| / 2 for two numbers; else 1 - total variation distance of the joint
     table, numbers cut into `bins` quantile bins of the real column."""
-    real_codes, synthetic_codes, numeric = {}, {}, []
+    codes, numeric = {}, [name for name in real.columns
+                          if not isinstance(real[name].dtype, pd.CategoricalDtype)]
     for name in real.columns:
-        if isinstance(real[name].dtype, pd.CategoricalDtype):
-            real_codes[name] = real[name].cat.codes.to_numpy(np.int64)
-            synthetic_codes[name] = synthetic[name].cat.codes.to_numpy(np.int64)
-        else:
-            numeric.append(name)
-            edges = np.unique(np.quantile(real[name], np.linspace(0, 1, bins + 1)[1:-1]))
-            real_codes[name] = np.searchsorted(edges, real[name], side="right")
-            synthetic_codes[name] = np.searchsorted(edges, synthetic[name], side="right")
-    real_correlation = real[numeric].corr().fillna(0.0)
-    synthetic_correlation = synthetic[numeric].astype(float).corr().fillna(0.0)
+        edges = np.unique(np.quantile(real[name], np.linspace(0, 1, bins + 1)[1:-1])) if (
+            name in numeric) else None
+        codes[name] = [np.searchsorted(edges, frame[name], side="right") if name in numeric
+                       else frame[name].cat.codes.to_numpy(np.int64) for frame in (real, synthetic)]
+    correlations = [frame[numeric].astype(float).corr().fillna(0.0) for frame in (real, synthetic)]
     scores = []
-    for position, first in enumerate(real.columns):
-        for second in real.columns[position + 1:]:
-            if first in numeric and second in numeric:
-                change = (real_correlation.loc[first, second]
-                          - synthetic_correlation.loc[first, second])
-                scores.append(1.0 - abs(change) / 2.0)
-            else:
-                width = int(max(np.max(real_codes[second]), np.max(synthetic_codes[second]))) + 1
-                scores.append(1.0 - _total_variation(
-                    real_codes[first] * width + real_codes[second],
-                    synthetic_codes[first] * width + synthetic_codes[second]))
+    for first, second in itertools.combinations(real.columns, 2):
+        if first in numeric and second in numeric:
+            change = correlations[0].loc[first, second] - correlations[1].loc[first, second]
+            scores.append(1.0 - abs(change) / 2.0)
+        else:
+            width = int(max(np.max(codes[second][0]), np.max(codes[second][1]))) + 1
+            scores.append(1.0 - _total_variation(*(one * width + two for one, two in
+                                                   zip(codes[first], codes[second]))))
     return float(np.mean(scores)) if scores else 1.0
 
 

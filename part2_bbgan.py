@@ -56,10 +56,11 @@ ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIA
 
 class BlackBox:
     """A random forest on a stratified 70/30 split; its confidence: the probability of the second
-    declared class. score() answers decoded rows and counts them; its real rows are for reports."""
+    declared class. score() answers decoded rows and counts them; its encoder holds only the
+    schema (ranges and categories); its real rows are for reports."""
 
     def __init__(self, dataset, seed):
-        self.encoder = common.TabularEncoder(common.schema_frame(dataset.features))
+        self.encoder = common.TabularEncoder(dataset.features)
         classes = list(dataset.labels.cat.categories)
         self.positive, self.multiclass = classes[1], len(classes) > 2
         self.negative = f"not {classes[1]}" if self.multiclass else classes[0]
@@ -308,31 +309,32 @@ def bin_index(confidence):
 
 def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, distances):
     """Per range of C: count, error (mean, sd), class agreement, the box's answers (mean, sd),
-    diversity, median distance to the nearest real training row, share of the test rows'."""
+    diversity, median distance to the nearest real training row, share of the test rows'; and
+    the first five per class asked for ({"positive": C >= 0.5, "negative"})."""
     which = bin_index(desired)
     frame = pd.DataFrame({"which": which, "error": np.abs(desired - answered),
                           "agrees": (desired >= 0.5) == (answered >= 0.5),
                           "answered": answered, "distance": distances})
-    bins = frame.groupby("which").agg(
-        count=("error", "size"), mae=("error", "mean"), mae_sd=("error", "std"),
-        class_agreement=("agrees", "mean"), mean_blackbox_confidence=("answered", "mean"),
-        blackbox_confidence_sd=("answered", "std"), nearest_real_distance=("distance", "median"))
+    stats = dict(count=("error", "size"), mae=("error", "mean"), mae_sd=("error", "std"),
+                 class_agreement=("agrees", "mean"), mean_blackbox_confidence=("answered", "mean"),
+                 blackbox_confidence_sd=("answered", "std"))
+    by_class = frame.groupby(np.where(desired >= 0.5, "positive", "negative")).agg(**stats)
+    bins = frame.groupby("which").agg(**stats, nearest_real_distance=("distance", "median"))
     bins.insert(6, "diversity", [diversity(encoded[which == index], real_encoded)
                                  for index in bins.index])
     bins = bins.reindex(range(BINS)).fillna({"count": 0}).astype({"count": int})
     bins["test_share"] = np.bincount(bin_index(test_confidence), minlength=BINS) / len(
         test_confidence)
     bins.insert(0, "bin", [f"{index / BINS:.1f}-{(index + 1) / BINS:.1f}" for index in bins.index])
-    return bins.reset_index(drop=True)
+    return bins.reset_index(drop=True), by_class.to_dict("index")
 
 
 def extraction(box, rows, labels, seed):
-    """A student forest trained on rows labelled with the box's class (Y >= 0.5), on the real
-    test rows: (agreement with the box, accuracy against the true labels)."""
+    """How often a student forest trained on rows labelled with the box's class (Y >= 0.5)
+    agrees with the box on its real test rows."""
     student = RandomForestClassifier(random_state=seed, n_jobs=-1)
     predicted = student.fit(box.encoder.transform(rows), labels).predict(box.test_encoded)
-    return (float((predicted == (box.test_confidence >= 0.5)).mean()),
-            float((predicted == box.test_y).mean()))
+    return float((predicted == (box.test_confidence >= 0.5)).mean())
 
 
 def feature_table(real, generated, uniform):
@@ -417,7 +419,7 @@ def run_dataset(dataset, args):
                    epochs=args.epochs, answered_min=answered_min, answered_max=answered_max,
                    train_seconds=round(train_seconds, 2), seed=args.seed,
                    architecture=architecture(gan),
-                   settings=common.hyperparameters(globals(), args.epochs))
+                   settings={**common.plain_constants(globals()), "EPOCHS": args.epochs})
     generated["desired_confidence"] = desired
     generated["blackbox_confidence"] = answered
 
@@ -448,44 +450,30 @@ def measures(box, generated, desired, answered, seed, rng):
     uniform, encode = drawn[0], box.encoder.transform
     train_encoded, encoded = encode(box.train_rows), encode(generated)
     real_encoded = np.vstack([train_encoded, box.test_encoded])
-    (_, distances), (_, uniform_distances), (_, test_distances) = common.nearest_rows(
-        train_encoded, encoded, encode(uniform), box.test_encoded)
-    bins = confidence_bins(desired, answered, encoded, real_encoded, box.test_confidence,
-                           distances)
-    filled = bins[bins["count"] > 0]
-    error, asks_positive = np.abs(desired - answered), desired >= 0.5
-    agrees = asks_positive == (answered >= 0.5)
-    sides = {"positive": asks_positive, "negative": ~asks_positive}
+    [(_, distances)] = common.nearest_rows(train_encoded, encoded)
+    bins, by_class = confidence_bins(desired, answered, encoded, real_encoded,
+                                     box.test_confidence, distances)
+    filled, error = bins[bins["count"] > 0], np.abs(desired - answered)
     peak = np.bincount(np.clip((answered * 2 * BINS).astype(int), 0, 2 * BINS - 1),
                        minlength=2 * BINS)
-    agreement, accuracy = extraction(box, generated, answered >= 0.5, seed)
-    students = np.array([extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn])
+    students = [extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn]
     return bins, feature_table(box.train_rows, generated, uniform), {
         "mae": float(error.mean()),
         "mae_sd": float(error.std()),
-        "class_agreement": float(agrees.mean()),
-        "mae_by_class": {side: float(error[at].mean()) for side, at in sides.items()},
-        "agreement_by_class": {side: float(agrees[at].mean()) for side, at in sides.items()},
+        "class_agreement": float(((desired >= 0.5) == (answered >= 0.5)).mean()),
+        "by_class": by_class,
         "y_peak_bin": f"{peak.argmax() / (2 * BINS):.2f}-{(peak.argmax() + 1) / (2 * BINS):.2f}",
         "y_peak_share": float(peak.max() / len(answered)),
         "unique_rows": int(len(generated.drop_duplicates())),
-        "diversity": diversity(encoded, real_encoded),
         "diversity_min_bin": float(filled["diversity"].min()),
         "diversity_min_bin_name": str(filled["bin"][filled["diversity"].idxmin()]),
         "uniform_diversity": diversity(encode(uniform), real_encoded),
         "reachable_max": float(answered.max()),
-        "extraction_agreement": agreement,
-        "extraction_accuracy": accuracy,
-        "uniform_baseline_agreement": float(students[:, 0].mean()),
-        "uniform_baseline_accuracy": float(students[:, 1].mean()),
-        "uniform_baseline_spread": float(students[:, 0].std()),
-        "column_shapes": common.column_shapes(box.train_rows, generated),
-        "uniform_column_shapes": common.column_shapes(box.train_rows, uniform),
-        "realism_c2st_auc": common.c2st_auc(box.encoder, box.train_rows, generated, seed),
-        "uniform_c2st_auc": common.c2st_auc(box.encoder, box.train_rows, uniform, seed),
-        "nearest_real_distance": {"generated": float(np.median(distances)),
-                                  "uniform": float(np.median(uniform_distances)),
-                                  "real_test_rows": float(np.median(test_distances))},
+        "extraction_agreement": extraction(box, generated, answered >= 0.5, seed),
+        "uniform_baseline_agreement": float(np.mean(students)),
+        "uniform_baseline_spread": float(np.std(students)),
+        **{f"{name}_c2st_auc": common.two_sample_test(box.encoder, box.train_rows, rows, seed)[0]
+           for name, rows in (("realism", generated), ("uniform", uniform))},
     }
 
 

@@ -3,7 +3,6 @@ parts and datasets, and each run's own report.md. The words live in report.md.j2
 file; this module loads the runs' numbers, computes what the sentences need (numbers and named
 verdicts), renders the template and typesets the PDF."""
 
-import itertools
 import json
 import tempfile
 from datetime import date
@@ -137,15 +136,12 @@ def bins_overview(runs):
     """Per range of C, then per class asked for, each dataset's |C − Y| and Y as mean (sd)."""
     table = {"C": [*runs[0].csv("confidence_bins.csv")["bin"], "C ≥ 0.5", "C < 0.5"]}
     for run in runs:
-        draws = run.csv("generated_1000.csv")
-        draws["error"] = (draws["desired_confidence"] - draws["blackbox_confidence"]).abs()
-        desired, columns = draws["desired_confidence"], ["error", "blackbox_confidence"]
-        groups = pd.concat([draws.groupby(by, observed=False)[columns].agg(["mean", "std"])
-                            for by in (pd.cut(desired, np.linspace(0, 1, len(table["C"]) - 1),
-                                              right=False), desired < 0.5)])
-        for label, column, digits in (("|C − Y|", "error", 3), ("Y", "blackbox_confidence", 2)):
+        rows = pd.concat([run.csv("confidence_bins.csv"), pd.DataFrame(
+            [run.m["by_class"][side] for side in ("positive", "negative")])])
+        for label, mean, sd, digits in (("|C − Y|", "mae", "mae_sd", 3), (
+                "Y", "mean_blackbox_confidence", "blackbox_confidence_sd", 2)):
             table[f"{run.name}: {label}"] = [f"{a:.{digits}f} ({b:.{digits}f})"
-                                             for a, b in groups[column].to_numpy()]
+                                             for a, b in rows[[mean, sd]].to_numpy()]
     return markdown_table(pd.DataFrame(table))
 
 
@@ -186,9 +182,12 @@ def ablation(root):
         stats = runs.groupby(["change", "setting", "dataset"], sort=False)[labels].agg(
             ["mean", "std"])
         design = stats.xs("default", level="setting").droplevel("change")
-        lines, previous = [], None
+        lines, previous, found = [], None, {"changes": {}, "means": {}, "sds": {}}
         for (change, setting, dataset), row in stats.iterrows():
             base, moved = design.loc[dataset], {"worse": [], "better": []}
+            found["changes"][setting] = change
+            for kind, into in (("mean", "means"), ("std", "sds")):
+                found[into].setdefault(setting, {})[dataset] = row.xs(kind, level=1).to_dict()
             for label, short, _, better in measures:
                 shift = better * (row[label, "mean"] - base[label, "mean"])
                 if setting != "default" and abs(shift) > row[label, "std"] + base[label, "std"]:
@@ -200,15 +199,8 @@ def ablation(root):
                              for label in labels},
                           "beyond the spread": "—" if setting == "default" else verdict})
             previous = setting
-        means, sds = (stats.xs(kind, axis=1, level=1).droplevel("change")
-                      for kind in ("mean", "std"))
         tables[part] = {"table": markdown_table(pd.DataFrame(lines)),
-                        "changes": dict(zip(stats.index.get_level_values("setting"),
-                                            stats.index.get_level_values("change"))),
-                        "seeds": int(runs["seed"].nunique()),
-                        **{name: {setting: values.loc[setting].to_dict("index")
-                                  for setting in values.index.unique("setting")}
-                           for name, values in (("means", means), ("sds", sds))}}
+                        "seeds": int(runs["seed"].nunique()), **found}
     return tables
 
 
@@ -240,8 +232,8 @@ def report_markdown(root, runs=None):
 
 
 def architecture(runs):
-    """The networks that ran (a column each) and the script's constants (two pairs of columns),
-    as Markdown tables; a value that differs between datasets is given per dataset ("a / b")."""
+    """The networks that ran (a Markdown table, a column each) and the script's constants; a
+    value that differs between datasets is given per dataset ("a / b")."""
     def values(entries):
         return " / ".join(dict.fromkeys(f"{v:,}" if type(v) is int else str(v) for v in entries))
 
@@ -249,12 +241,8 @@ def architecture(runs):
     keys = [key for key in networks[0][0] if key != "network"]
     table = pd.DataFrame({"": keys, **{versions[0]["network"]: [
         values(version[key] for version in versions) for key in keys] for versions in networks}})
-    pairs = [(key, values(run.m["settings"][key] for run in runs)) for key in runs[0].m["settings"]]
-    half = -(-len(pairs) // 2)
-    rows = [[*a, *b] for a, b in itertools.zip_longest(pairs[:half], pairs[half:],
-                                                      fillvalue=("", ""))]
-    return {"networks": markdown_table(table),
-            "constants": markdown_table(pd.DataFrame(rows, columns=["constant", "value"] * 2))}
+    return {"networks": markdown_table(table), "constants": {
+        key: values(run.m["settings"][key] for run in runs) for key in runs[0].m["settings"]}}
 
 
 def write_run_report(folder, part):

@@ -48,8 +48,7 @@ def encoded(path):
     """A file loaded, then encoded as Part 1 and Part 2 encode it."""
     dataset = common.load_dataset(path, quiet=True)
     part1 = common.TabularEncoder(dataset.frame, numeric="quantile").transform(dataset.frame)
-    schema = common.schema_frame(dataset.features)
-    return part1, common.TabularEncoder(schema).transform(dataset.features)
+    return part1, common.TabularEncoder(dataset.features).transform(dataset.features)
 
 
 @pytest.mark.parametrize("name", ["diabetes", "german_credit"])

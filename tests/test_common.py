@@ -82,18 +82,11 @@ def test_encoder_records_drive_widths_and_offsets():
 
 def test_snapped_generator_outputs_are_exact_records():
     features = common.load_dataset("german_credit", quiet=True).features
-    encoder = common.TabularEncoder(common.schema_frame(features))
+    encoder = common.TabularEncoder(features)
     generator = common.build_generator(4, encoder)
     soft = generator.predict(np.random.default_rng(0).normal(size=(50, 4)), verbose=0)
     rows = keras.ops.convert_to_numpy(common.SnapToRecords(encoder)(soft))
     np.testing.assert_allclose(encoder.transform(encoder.inverse_transform(rows)), rows, atol=1e-5)
-
-
-def test_schema_frame_gives_the_same_range_encoder():
-    features = common.load_dataset("diabetes", quiet=True).features
-    schema = common.schema_frame(features)
-    assert len(schema) == 2
-    assert common.TabularEncoder(schema).columns == common.TabularEncoder(features).columns
 
 
 def test_missing_values_are_filled_and_counted(write_arff, capsys):

@@ -11,6 +11,14 @@ import part2_bbgan
 from conftest import small_arff
 
 
+def schema_of(features):
+    """Two rows that carry only the schema: each number's minimum and maximum, the categories."""
+    rows = features.iloc[[0, 0]].reset_index(drop=True)
+    for name in features.select_dtypes("number"):
+        rows[name] = [features[name].min(), features[name].max()]
+    return rows
+
+
 @pytest.fixture(scope="module")
 def run(tiny_runs):
     """The tiny run of Part 2 on both datasets (conftest), shared by the tests below."""
@@ -46,10 +54,9 @@ def test_every_artifact_has_its_columns(run, name):
     assert saved == json.loads(json.dumps(metrics[name]))
     recomputed = (generated["desired_confidence"] - generated["blackbox_confidence"]).abs().mean()
     assert saved["mae"] == pytest.approx(recomputed, abs=1e-9)
-    for key in ("extraction_agreement", "extraction_accuracy", "uniform_baseline_agreement",
-                "uniform_baseline_accuracy", "uniform_baseline_spread", "realism_c2st_auc"):
+    for key in ("extraction_agreement", "uniform_baseline_agreement", "uniform_baseline_spread",
+                "realism_c2st_auc"):
         assert 0 <= saved[key] <= 1
-    assert set(saved["nearest_real_distance"]) == {"generated", "uniform", "real_test_rows"}
     scans = part2_bbgan.SCAN_ROWS * part2_bbgan.SCAN_POINTS * saved["numeric_attributes"]
     assert saved["blackbox_queries"] == scans + saved["epochs_run"] * (
         part2_bbgan.SAMPLES * (2 * part2_bbgan.GROUP_SIZE + 1))  # training's queries only
@@ -63,7 +70,6 @@ def test_every_artifact_has_its_columns(run, name):
     assert list(features["feature"]) == list(real.features.columns)
     likeness = features[["likeness generated", "likeness uniform"]].to_numpy()
     assert ((0 <= likeness) & (likeness <= 1)).all()
-    assert saved["uniform_column_shapes"] == pytest.approx(likeness[:, 1].mean(), abs=1e-3)
     report = (folder / "report.md").read_text()
     assert f"{saved['mae']:.3f}" in report and f"{box['accuracy']:.3f}" in report
     assert f"{100 * saved['extraction_agreement']:.1f}%" in report
@@ -101,7 +107,7 @@ def test_prior_and_training_see_only_the_schema_and_the_black_box(monkeypatch):
     """scan_prior() and train() get the schema (two rows) and a black box that is a formula:
     no real row exists anywhere, yet the generator learns from the box's answers alone, and its
     own single draws come near the C they are asked for."""
-    schema = common.schema_frame(common.load_dataset("diabetes", quiet=True).features)
+    schema = schema_of(common.load_dataset("diabetes", quiet=True).features)
     box = FormulaBox(schema)
     rng = np.random.default_rng(0)
     prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), box.score, rng)
@@ -127,7 +133,7 @@ def test_prior_and_training_see_only_the_schema_and_the_black_box(monkeypatch):
 def test_prior_follows_where_the_box_changes_its_answer():
     """A box whose answer changes only for glucose between 100 and 120: the prior puts most of
     glucose's rows there, and leaves the other numbers spread evenly."""
-    schema = common.schema_frame(common.load_dataset("diabetes", quiet=True).features)
+    schema = schema_of(common.load_dataset("diabetes", quiet=True).features)
 
     def steps(rows):
         return (np.clip(rows["plas"].to_numpy() - 100, 0, 20) // 2 / 10).astype("float32")
@@ -165,10 +171,8 @@ def test_student_learns_the_box_from_its_own_rows_and_not_from_one_class():
     box = part2_bbgan.BlackBox(dataset, seed=0)
     # rows the box was trained on, labelled by the box: the student copies it closely
     labels = box.score(box.train_rows) >= 0.5
-    agreement, accuracy = part2_bbgan.extraction(box, box.train_rows, labels, seed=0)
-    assert agreement > 0.85 and accuracy == pytest.approx(
-        box.summary()["accuracy"], abs=0.08)
+    assert part2_bbgan.extraction(box, box.train_rows, labels, seed=0) > 0.85
     # rows the box puts in one class teach a student only that class
     negative = box.train_rows[~labels]
-    agreement, _ = part2_bbgan.extraction(box, negative, np.zeros(len(negative), bool), seed=0)
+    agreement = part2_bbgan.extraction(box, negative, np.zeros(len(negative), bool), seed=0)
     assert agreement == pytest.approx((box.test_confidence < 0.5).mean())
