@@ -588,28 +588,32 @@ def gradient_step(optimizer, tape, loss, model):
 
 
 class SnapToRecords(keras.layers.Layer):
-    """Straight-through rounding: forward, each nominal attribute's category is chosen (one-hot)
-    and, under range scaling, each integer rounded, so that the row is an exact record; numbers
-    under quantile scaling pass as they are (every value decodes to one the file holds).
-    Backward, the gradient of the smooth output."""
+    """Straight-through choice: forward, each nominal attribute's largest output becomes its
+    category (one-hot, the first of equals), numbers pass as they are (under quantile scaling
+    every value decodes to one the file holds); backward, the gradient of the smooth output."""
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
-        self.encoder = encoder
+        self.members = encoder.members()
+        self.nominal = self.members @ [spec.kind == "nominal" for spec in encoder.columns] > 0
+        self.starts = [spec.offset for spec in encoder.columns]
 
     def call(self, encoded):
-        parts = []
-        for spec in self.encoder.columns:
-            soft = encoded[:, spec.offset:spec.end]
-            if spec.kind == "nominal":
-                hard = keras.ops.one_hot(keras.ops.argmax(soft, axis=1), spec.width)
-            elif spec.integer and spec.high > spec.low and self.encoder.numeric == "range":
-                span = spec.high - spec.low
-                hard = 2.0 * keras.ops.round((soft + 1.0) / 2.0 * span) / span - 1.0
-            else:
-                hard = soft
-            parts.append(soft + keras.ops.stop_gradient(hard - soft))
-        return keras.ops.concatenate(parts, axis=1)
+        is_max = keras.ops.cast(encoded >= keras.ops.matmul(
+            column_max(encoded, self.members), self.members.T), encoded.dtype)
+        running = keras.ops.cumsum(is_max, axis=1)  # maxima so far, counted within the column
+        before = keras.ops.matmul(keras.ops.take(running - is_max, self.starts, axis=1),
+                                  self.members.T)
+        hard = keras.ops.where(self.nominal, is_max * keras.ops.cast(running - before == 1,
+                                                                     encoded.dtype), encoded)
+        return encoded + keras.ops.stop_gradient(hard - encoded)
+
+
+def column_max(values, members):
+    """Each encoder record's largest value in each row of values: (rows, records)."""
+    in_column = keras.ops.expand_dims(members.T > 0, 0)
+    return keras.ops.max(keras.ops.where(in_column, keras.ops.expand_dims(values, 1), -np.inf),
+                         axis=2)
 
 
 class ColumnHeads(keras.layers.Layer):
@@ -625,10 +629,8 @@ class ColumnHeads(keras.layers.Layer):
 
     def call(self, logits):
         # a softmax within each column: subtract the column's largest logit, normalise per column
-        in_column = keras.ops.expand_dims(self.members.T > 0, 0)
-        column_max = keras.ops.max(keras.ops.where(in_column, keras.ops.expand_dims(logits, 1),
-                                                   -np.inf), axis=2)
-        shifted = logits - keras.ops.stop_gradient(keras.ops.matmul(column_max, self.members.T))
+        shifted = logits - keras.ops.stop_gradient(keras.ops.matmul(
+            column_max(logits, self.members), self.members.T))
         exponent = keras.ops.exp(shifted)
         totals = keras.ops.matmul(keras.ops.matmul(exponent, self.members), self.members.T)
         return keras.ops.where(self.numeric, keras.ops.tanh(logits), exponent / totals)
