@@ -80,8 +80,7 @@ def positive_int(text):
 
 
 def command_line(description, epochs_default):
-    """The flags both scripts take: --dataset, --class, --epochs, --seed, --out, --quiet,
-    --authors."""
+    """The flags both scripts take (see --help)."""
     parser = CommandLine(description=description)
     parser.add_argument("--dataset", default="all",
                         help="all (default: both assignment datasets), diabetes, german_credit "
@@ -119,8 +118,7 @@ def setting(text):
 
 @contextlib.contextmanager
 def constants_changed(constants, changes):
-    """The script's constants (its globals) with changes [(NAME, text)] applied, each text read
-    as the constant's type; restored afterwards."""
+    """The script's globals with the --set changes [(NAME, text)] applied, typed; then restored."""
     settable = set(plain_constants(constants)) - {"EPOCHS"}
     saved = dict(constants)
     for name, text in changes:
@@ -142,8 +140,7 @@ def constants_changed(constants, changes):
 
 
 def run_script(main):
-    """Run main(): a UserError ends in one line on stderr and exit code 2, Ctrl-C in one line
-    and exit code 130 (the folder being written is dropped, older results stay)."""
+    """Run main(): a UserError ends in one stderr line, exit 2; Ctrl-C in one line, exit 130."""
     FINISHED.clear()
     try:
         main()
@@ -198,17 +195,16 @@ def resolve_dataset(name_or_path):
         return key, DATA_DIR / DATASETS[key]
     path = Path(name_or_path)
     if path.suffix.lower() != ".arff":
-        known = ", ".join(DATASETS)
-        raise UserError(f"unknown dataset {str(name_or_path)!r}: use one of {known} "
-                        "or a path to an .arff file")
+        raise UserError(f"unknown dataset {str(name_or_path)!r}: use one of "
+                        f"{', '.join(DATASETS)} or a path to an .arff file")
     if not path.is_file():
         raise UserError(f"dataset file not found: {path}")
     return path.stem.lower(), path
 
 
 def load_dataset(name_or_path, class_name=None, quiet=False):
-    """Load an ARFF dataset by name or path: numeric and nominal attributes are kept, string and
-    date attributes left out (with a printed line), missing values filled, the class chosen."""
+    """An ARFF dataset by name or path, its class chosen: strings and dates left out (said),
+    missing values filled."""
     name, path = resolve_dataset(name_or_path)
     attributes, rows, retyped, weighted = _parse_arff(path)
     if weighted:
@@ -239,23 +235,23 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
         say(quiet, f"{name}: filled {missing} missing values{of_them} (numeric: median, "
                    "nominal: mode)")
     class_column = _class_column(frame, class_name, path)
-    classes_present = frame[class_column].value_counts()
-    if len(frame) < MIN_ROWS or (classes_present >= 2).sum() < 2:
+    if len(frame) < MIN_ROWS or (frame[class_column].value_counts() >= 2).sum() < 2:
         raise UserError(f"dataset {path} is too small to train on: it needs at least {MIN_ROWS} "
                         f"rows and two values of the class {class_column!r} with at least two rows "
                         "each")
     return Dataset(name, frame, class_column)
 
 
-def run_datasets(argv, description, epochs_default, run_dataset):
+def run_datasets(argv, run_dataset):
     """A script's main() up to its report: read the command line, run run_dataset(dataset,
     args) on each dataset asked for with the --set changes (or the --ablation); returns args
     and {dataset name: metrics}."""
-    args = command_line(description, epochs_default).parse_args(argv)
+    script = run_dataset.__globals__
+    args = command_line(script["__doc__"].splitlines()[0], script["EPOCHS"]).parse_args(argv)
     names = list(DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
     datasets = [load_dataset(name, args.class_name, args.quiet) for name in names]
     check_writable(args.out)
-    with constants_changed(run_dataset.__globals__, args.changes):
+    with constants_changed(script, args.changes):
         if args.authors is not None:
             (Path(args.out) / "authors.txt").write_text(args.authors.strip() + "\n", "utf-8")
         if args.ablation:
@@ -264,10 +260,8 @@ def run_datasets(argv, description, epochs_default, run_dataset):
 
 
 def run_ablation(datasets, args, run_dataset):
-    """The design as it stands and each change of the script's ABLATION ({what it removes:
-    "NAME=VALUE"}), on seeds 0 to args.ablation - 1 and every dataset: each run's scalar
-    measures go to OUT/ablation.csv as rows (part, change, setting, dataset, seed, measure,
-    value), replacing the part's earlier rows. Returns {change: {dataset: [metrics per seed]}}."""
+    """The design and each change of ABLATION on seeds 0 to args.ablation - 1: every scalar
+    measure to OUT/ablation.csv (the part's rows replaced); {change: {dataset: [metrics]}}."""
     constants = run_dataset.__globals__
     part = Path(constants["__file__"]).stem.split("_")[0]
     plan = {"the design above": "", **constants["ABLATION"]}
@@ -303,10 +297,8 @@ INSTANCE_WEIGHT = re.compile(r",\s*\{\s*[-+]?[\d.]+(?:e[-+]?\d+)?\s*\}\s*$", re.
 
 
 def _parse_arff(path):
-    """(attributes, rows, {name: declared type} of retyped attributes, rows with an instance
-    weight) of an ARFF file. liac-arff has no date type and fails on an integer that is not
-    finite: date attributes are read as strings (left out like them), integer ones as real.
-    Weka's instance weights (`, {w}` after a row) are dropped."""
+    """(attributes, rows, {name: date or integer}, weighted rows) of an ARFF file: liac-arff reads
+    dates as strings and integers as real (it fails on infinite ones); `, {w}` weights dropped."""
     try:
         raw = path.read_bytes()
     except OSError as error:
@@ -331,8 +323,12 @@ def _parse_arff(path):
     try:
         parsed = decoder.decode(lines)  # a list of lines: its line numbers are the file's
     except Exception as error:  # liac-arff raises more than ArffException on bad input
-        raise UserError(f"malformed ARFF file {path}: "
-                        f"{_parse_failure(error, decoder._current_line)}") from None
+        # its messages are `%` templates that may quote a `%`: the line goes in by replacement
+        line, known = decoder._current_line, isinstance(error, arff.ArffException)
+        why = (error.message.replace("%%", "%").replace("%d", str(line))
+               if known and isinstance(error.message, str)
+               else f"{type(error).__name__}: {error}, at line {line}")
+        raise UserError(f"malformed ARFF file {path}: {why}") from None
     if not parsed["attributes"]:
         raise UserError(f"ARFF file {path} declares no attributes")
     if not parsed["data"]:
@@ -340,17 +336,8 @@ def _parse_arff(path):
     return parsed["attributes"], parsed["data"], retyped, weighted
 
 
-def _parse_failure(error, line):
-    """Why liac-arff refused a file. Its own messages are `%` templates for the line that may
-    quote a value holding a `%`: the line goes in by replacement, never by formatting."""
-    if isinstance(error, arff.ArffException) and isinstance(error.message, str):
-        return error.message.replace("%%", "%").replace("%d", str(line))
-    return f"{type(error).__name__}: {error}, at line {line}"
-
-
 def _fill_numeric(values, integer=False):
-    """Numbers with missing values filled by the median; whole numbers as int64. An integer
-    attribute is truncated as liac-arff reads it."""
+    """Numbers, missing ones the median, whole ones int64 (integers truncated as liac-arff does)."""
     numbers = pd.to_numeric(values).astype(float)
     if integer:
         numbers = np.trunc(numbers)
@@ -375,20 +362,16 @@ def _fill_nominal(values, declared):
 
 
 def _class_column(frame, class_name, path):
-    """--class NAME if given; else the nominal attribute named `class`; else the last attribute
-    if it is nominal. A numeric class is an error that names the nominal attributes."""
+    """--class NAME, else the attribute `class`, else the last one; an error unless nominal."""
     nominal = [name for name in frame.columns
                if isinstance(frame[name].dtype, pd.CategoricalDtype)]
     choices = (f"choose one of the nominal attributes with --class NAME: {', '.join(nominal)}"
                if nominal else "it has no nominal attribute to use as the class")
-    if class_name is not None:
-        matches = [name for name in frame.columns if name.lower() == class_name.lower()]
-        if not matches:
-            raise UserError(f"--class {class_name!r}: {path} has no such attribute; {choices}")
-        chosen = matches[0]
-    else:
-        named = [name for name in frame.columns if name.lower() == "class"]
-        chosen = named[0] if named else frame.columns[-1]
+    wanted = "class" if class_name is None else class_name
+    matches = [name for name in frame.columns if name.lower() == wanted.lower()]
+    if class_name is not None and not matches:
+        raise UserError(f"--class {class_name!r}: {path} has no such attribute; {choices}")
+    chosen = matches[0] if matches else frame.columns[-1]
     if chosen not in nominal:
         raise UserError(f"the class attribute {chosen!r} of {path} is numeric, not nominal; "
                         f"{choices}")
@@ -410,8 +393,8 @@ class ColumnSpec:
     integer: bool = False
     low: float = 0.0
     high: float = 0.0
-    knots: tuple = ()  # quantile scaling: sorted distinct values
-    cumulative: tuple = ()  # quantile scaling: share of rows at or below each knot
+    knots: np.ndarray = None  # quantile scaling: sorted distinct values
+    cumulative: np.ndarray = None  # quantile scaling: share of rows at or below each knot
 
     @property
     def end(self):
@@ -422,31 +405,18 @@ class ColumnSpec:
         """A nominal column's pandas type, built once: encoding runs on every query."""
         return pd.CategoricalDtype(pd.Index(self.categories))
 
-    @cached_property
-    def arrays(self):
-        """Quantile scaling's knots and cumulative shares as arrays, built once."""
-        return np.array(self.knots), np.array(self.cumulative)
-
 
 class TabularEncoder:
-    """Numbers to [-1, 1], nominal attributes one-hot, and back exactly.
-
-    numeric="range" scales linearly between the observed minimum and maximum (schema only);
-    numeric="quantile" maps each distinct value to the middle of its share of the empirical
-    distribution, so skewed and zero-inflated columns become uniform and decode to observed values.
-    """
+    """Numbers to [-1, 1] (numeric="range": linearly; "quantile": each value to the middle of its
+    share of the rows), nominal attributes one-hot, and back exactly."""
 
     def __init__(self, frame, numeric="range"):
         if numeric not in ("range", "quantile"):
             raise ValueError(f"numeric must be 'range' or 'quantile', not {numeric!r}")
-        self.numeric = numeric
-        self.columns = []
-        offset = 0
+        self.numeric, self.columns, self.width = numeric, [], 0
         for name in frame.columns:
-            spec = self._fit_column(name, frame[name], offset)
-            self.columns.append(spec)
-            offset += spec.width
-        self.width = offset
+            self.columns.append(self._fit_column(name, frame[name], self.width))
+            self.width += self.columns[-1].width
 
     def _fit_column(self, name, values, offset):
         if isinstance(values.dtype, pd.CategoricalDtype):
@@ -457,7 +427,7 @@ class TabularEncoder:
                     low=float(numbers.min()), high=float(numbers.max()))
         if self.numeric == "quantile":
             knots, counts = np.unique(numbers, return_counts=True)
-            spec.update(knots=tuple(knots), cumulative=tuple(np.cumsum(counts) / counts.sum()))
+            spec.update(knots=knots, cumulative=np.cumsum(counts) / counts.sum())
         return ColumnSpec(name, "numeric", offset, 1, **spec)
 
     def members(self):
@@ -488,7 +458,7 @@ class TabularEncoder:
             return np.zeros_like(numbers)
         if self.numeric == "range":
             return 2.0 * (numbers - spec.low) / (spec.high - spec.low) - 1.0
-        knots, upper = spec.arrays
+        knots, upper = spec.knots, spec.cumulative
         index = np.clip(np.searchsorted(knots, numbers), 0, len(knots) - 1)
         lower = np.concatenate([[0.0], upper[:-1]])[index]
         # strictly inside the value's share, so that it decodes back to the value
@@ -515,7 +485,7 @@ class TabularEncoder:
             numbers = np.clip(spec.low + (scaled + 1.0) / 2.0 * (spec.high - spec.low),
                               spec.low, spec.high)
         else:
-            knots, cumulative = spec.arrays
+            knots, cumulative = spec.knots, spec.cumulative
             index = np.searchsorted(cumulative, (scaled + 1.0) / 2.0, side="left")
             numbers = knots[np.clip(index, 0, len(knots) - 1)]
         return np.round(numbers).astype("int64") if spec.integer else numbers
@@ -551,8 +521,7 @@ def describe_network(model, optimizer, role, output):
             "hidden layers": f"{len(dense) - 1} × Dense {dense[0]}, LeakyReLU({slope:g})",
             "output": f"{dense[-1]} {output}", "trainable parameters": int(model.count_params()),
             "optimizer": f"{type(optimizer).__name__} {config['learning_rate']:.3g}, "
-                         f"β₁ {config['beta_1']:g}, "
-                         f"β₂ {config['beta_2']:g}"}
+                         f"β₁ {config['beta_1']:g}, β₂ {config['beta_2']:g}"}
 
 
 def plain_constants(constants):
@@ -657,14 +626,9 @@ class TrainingMonitor(keras.callbacks.Callback):
             numbers = "  ".join(f"{key} {float(value):.3f}" for key, value in logs.items())
             say(self.quiet, f"epoch {epoch + 1:4d}/{epochs}  {numbers}")
 
-    @property
-    def frame(self):
-        return pd.DataFrame(self.rows)
-
 
 def plot_history(history, path, title, used=None):
-    """A panel per kind of column over the epochs (losses, accuracies, then each measure such
-    as a convergence check, drawn where it was taken); a dotted line marks the epoch used."""
+    """A panel per kind of column over the epochs; a dotted line marks the epoch used."""
     panels = {"loss": [], "accuracy": []}
     for column in history.columns.drop("epoch"):
         kind = "accuracy" if "accuracy" in column else column.rsplit("_", 1)[-1]
@@ -693,9 +657,8 @@ def plot_history(history, path, title, used=None):
 
 
 def stopping_rule(values, patience, min_improvement, smooth=1):
-    """(index of the best check, converged) for a check's values so far, lower being better:
-    each value smoothed as the mean of it and up to smooth - 1 values before it; converged once
-    the last `patience` smoothed values beat the best before them by less than min_improvement."""
+    """(best index, converged) of a check's values, lower better, each the mean of up to `smooth`;
+    converged once the last `patience` beat the best before by less than min_improvement."""
     smoothed = [np.mean(values[max(0, i - smooth + 1):i + 1]) for i in range(len(values))]
     converged = (len(values) > patience
                  and min(smoothed[-patience:]) > min(smoothed[:-patience]) - min_improvement)
@@ -703,9 +666,8 @@ def stopping_rule(values, patience, min_improvement, smooth=1):
 
 
 class BestEpoch(keras.callbacks.Callback):
-    """Both parts' convergence criterion. Every `every` epochs and at the last, check(model) is
-    logged as `name`; the weights of networks(model) are kept at the best check, training stops
-    once the stopping rule says converged, and the kept weights are restored at the end."""
+    """Every `every` epochs and at the last, logs check(model) as `name`, keeps networks(model)'s
+    weights at the best check, stops once stopping_rule converges, restores the kept weights."""
 
     def __init__(self, name, check, networks, patience, min_improvement, every=1, smooth=1):
         super().__init__()
@@ -746,10 +708,8 @@ def at_most(frame, count, seed):
 
 
 def two_sample_test(encoder, real, synthetic, seed, folds=5, rounds=100):
-    """Classifier two-sample test: gradient boosting tells real rows from synthetic ones (at most
-    MEASURE_ROWS of each), cross-validated. Returns its mean ROC-AUC over the folds (0.5:
-    indistinguishable, 1.0: trivially) and, as a detector that never saw the rows it scores,
-    each synthetic row's out-of-fold probability of being real (a Series on synthetic's index)."""
+    """Gradient boosting tells real from synthetic rows (at most MEASURE_ROWS each), 5-fold: its
+    mean ROC-AUC, and each synthetic row's out-of-fold probability of being real (a Series)."""
     real, synthetic = at_most(real, MEASURE_ROWS, seed), at_most(synthetic, MEASURE_ROWS, seed)
     features = np.vstack([encoder.transform(real), encoder.transform(synthetic)])
     is_synthetic = np.r_[np.zeros(len(real)), np.ones(len(synthetic))]
@@ -772,19 +732,16 @@ def independent_columns(real, count, rng):
 def column_likeness(real, synthetic):
     """Per column, how alike the two columns' distributions are: 1 - Kolmogorov-Smirnov
     statistic for numbers, 1 - total variation distance of the shares for categories."""
-    scores = {}
-    for name in real.columns:
-        if isinstance(real[name].dtype, pd.CategoricalDtype):
-            scores[name] = 1.0 - _total_variation(real[name].cat.codes, synthetic[name].cat.codes)
-        else:
-            scores[name] = 1.0 - ks_2samp(real[name], synthetic[name], method="asymp").statistic
-    return pd.Series(scores, dtype=float)
+    return pd.Series({name: 1.0 - (
+        _total_variation(real[name].cat.codes, synthetic[name].cat.codes)
+        if isinstance(real[name].dtype, pd.CategoricalDtype)
+        else ks_2samp(real[name], synthetic[name], method="asymp").statistic)
+        for name in real.columns}, dtype=float)
 
 
 def pair_trends(real, synthetic, bins=10):
-    """Mean over all column pairs of how alike their joint behaviour is: 1 - |difference of
-    Pearson correlations| / 2 for two numbers; else 1 - total variation distance of the joint
-    table, numbers cut into `bins` quantile bins of the real column."""
+    """Mean over column pairs of 1 - |Δ Pearson correlation| / 2 (two numbers), else 1 - total
+    variation distance of the joint table (numbers in `bins` quantile bins of the real column)."""
     codes, numeric = {}, [name for name in real.columns
                           if not isinstance(real[name].dtype, pd.CategoricalDtype)]
     for name in real.columns:
@@ -807,24 +764,17 @@ def pair_trends(real, synthetic, bins=10):
 
 def _total_variation(codes, other_codes):
     """Total variation distance between the shares of two arrays of non-negative codes."""
-    codes, other_codes = np.asarray(codes, dtype=np.int64), np.asarray(other_codes, dtype=np.int64)
-    size = int(max(codes.max(), other_codes.max())) + 1
-    shares = np.bincount(codes, minlength=size) / len(codes)
-    other_shares = np.bincount(other_codes, minlength=size) / len(other_codes)
+    both = [np.asarray(each, dtype=np.int64) for each in (codes, other_codes)]
+    size = int(max(each.max() for each in both)) + 1
+    shares, other_shares = (np.bincount(each, minlength=size) / len(each) for each in both)
     return 0.5 * float(np.abs(shares - other_shares).sum())
 
 
 def nearest_rows(reference, *queries):
-    """For each matrix of query rows: the index of each row's nearest reference row and the
-    Euclidean distance (encoded matrices); a query of None: each reference row's nearest other
-    reference row. One neighbours index on the reference serves them all; memory stays linear
-    in the rows."""
+    """Per query matrix (None: the reference itself, less each row), (index, distance) of each
+    row's nearest reference row, from one neighbours index."""
     index = NearestNeighbors(n_neighbors=1).fit(reference)
-    nearest = []
-    for rows in queries:
-        distances, found = index.kneighbors(rows)
-        nearest.append((found[:, 0], distances[:, 0]))
-    return nearest
+    return [(found[:, 0], distances[:, 0]) for distances, found in map(index.kneighbors, queries)]
 
 
 # --- Output folders and files ---------------------------------------------------------------------
@@ -854,19 +804,15 @@ def output_folder(out_root, dataset_name, part):
 
 def check_writable(out_root):
     """Fail early, before any training, when the outputs root cannot be written."""
-    root = Path(out_root)
     try:
-        root.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=root):
-            pass
+        Path(out_root).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_root).close()
     except OSError as error:
         raise UserError(f"cannot write to --out {out_root}: {error.strerror or error}") from None
 
 
 def write_json(path, data):
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle, indent=2)
-        handle.write("\n")
+    Path(path).write_text(json.dumps(data, indent=2) + "\n", "utf-8")
 
 
 def save_figure(figure, path):

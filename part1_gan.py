@@ -2,13 +2,11 @@
 
 python part1_gan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
-Every column, the class included, is modelled (numbers through their quantiles to [-1, 1],
-nominal attributes one-hot). Each batch takes one discriminator step (logistic loss plus an R1
-penalty on the real rows) and one generator step (non-saturating loss). Rows are drawn from a
-running average of the generator's weights (`EMA`), whose check every CHECK_EVERY epochs
-picks the epoch used and stops training (`common.BestEpoch`). Two judges score the rows: the
-discriminator, and a two-sample classifier (`detector` in files). Results land in
-OUT/<dataset>/part1/.
+Every column, the class included, is modelled. Each batch takes one discriminator step (logistic
+loss plus an R1 penalty on real rows) and one non-saturating generator step; rows come from a
+running average of the generator (`EMA`), whose check every CHECK_EVERY epochs picks the epoch
+used (`common.BestEpoch`). Two judges score the rows: the discriminator and a two-sample
+classifier (`detector` in files). Results land in OUT/<dataset>/part1/.
 """
 
 import time
@@ -57,6 +55,9 @@ class TabularGAN(keras.Model):
         # the one trained, and its average: the one sampled
         self.generator, self.average_generator = common.averaged_copy(build_generator)
         self.discriminator = discriminator
+        self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9)
+        self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9)
+        self.r1_weight = R1_WEIGHT
         self.noise_dim = self.generator.input_shape[-1]
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake"]
@@ -65,10 +66,6 @@ class TabularGAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
-
-    def compile(self, d_optimizer, g_optimizer, r1_weight, steps_per_execution=1):
-        super().compile(steps_per_execution=steps_per_execution)
-        self.d_optimizer, self.g_optimizer, self.r1_weight = d_optimizer, g_optimizer, r1_weight
 
     def noise(self, count):
         return keras.random.normal((count, self.noise_dim), seed=self.seed_generator)
@@ -104,10 +101,6 @@ class TabularGAN(keras.Model):
             tracker.update_state(tf.cast(value, "float32"))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    @property
-    def networks(self):
-        return self.generator, self.average_generator, self.discriminator
-
     def sample(self, count, rng, trained=False):
         """Encoded rows from NumPy noise drawn with rng: of the averaged generator, or trained."""
         noise = rng.standard_normal((count, self.noise_dim)).astype("float32")
@@ -124,9 +117,8 @@ class TabularGAN(keras.Model):
 
 
 def fidelity_check(encoder, real, seed, rng):
-    """The check of convergence, a function of the GAN: a 2-fold two-sample test (CHECK_ROUNDS
-    boosting rounds, one thread) of the averaged generator's rows for fixed noise against at most
-    CHECK_ROWS fixed real rows; its ROC-AUC, lower being better."""
+    """The check: ROC-AUC of a quick 2-fold two-sample test (one thread) of the averaged
+    generator's rows for fixed noise against at most CHECK_ROWS fixed real rows; lower is better."""
     real = common.at_most(real, CHECK_ROWS, seed)
     noise = rng.standard_normal((len(real), NOISE_DIM)).astype("float32")
 
@@ -143,18 +135,16 @@ def train(dataset, encoder, epochs, seed, rng, quiet):
     gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder),
                      common.build_mlp(encoder.width, name="discriminator"), seed)
     batch_size = min(BATCH_SIZE, len(dataset.frame))
-    gan.compile(keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9),
-                keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9), R1_WEIGHT,
-                steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
+    gan.compile(steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
     best = common.BestEpoch("check_auc", fidelity_check(encoder, dataset.frame, seed, rng),
-                            lambda model: model.networks, PATIENCE, MIN_IMPROVEMENT,
-                            every=CHECK_EVERY, smooth=SMOOTH)
+                            lambda gan: (gan.generator, gan.average_generator, gan.discriminator),
+                            PATIENCE, MIN_IMPROVEMENT, every=CHECK_EVERY, smooth=SMOOTH)
     monitor = common.TrainingMonitor(quiet)  # after the check: it records check_auc too
     start = time.perf_counter()
     rows = common.shuffled_batches(encoder.transform(dataset.frame, rng=rng), batch_size, seed)
     gan.fit(rows, epochs=epochs, shuffle=False, verbose=0,  # the dataset shuffles
             callbacks=[best, monitor])
-    return gan, monitor.frame, best.summary, time.perf_counter() - start
+    return gan, pd.DataFrame(monitor.rows), best.summary, time.perf_counter() - start
 
 
 # --- Analysis -------------------------------------------------------------------------------------
@@ -186,9 +176,8 @@ JUDGES = {"discriminator": "the GAN's discriminator", "detector": "the two-sampl
 
 
 def judge(scores, distances, picked, rng):
-    """One judge's verdict (fooled: probability of being real >= 0.5): its numbers (rows in each
-    group, their mean distance to the nearest real record and its gap, the random samples
-    `picked` that passed, their score range) and the EXAMPLES most and least convincing rows."""
+    """One judge's numbers (groups fooled or not at 0.5, their distances and gap, the `picked`
+    samples that passed, their score range) and its EXAMPLES most and least convincing rows."""
     fooled = scores >= 0.5
     by_score = np.argsort(-scores, kind="stable")
     groups = {"fooled": distances[fooled], "not_fooled": distances[~fooled]}
@@ -205,9 +194,8 @@ def judge(scores, distances, picked, rng):
 
 
 def distance_gap(not_fooled, fooled, rng):
-    """(gap, low, high): how much nearer the real records the rows that fooled a judge lie than
-    those that did not (mean distance not fooled - fooled), with a 95% interval from BOOTSTRAP
-    resamples of the rows of each group; Nones when a group is empty."""
+    """(gap, low, high): mean distance of the rows that did not fool a judge minus those that did,
+    with a 95% interval from BOOTSTRAP resamples of each group; Nones when a group is empty."""
     if not len(fooled) or not len(not_fooled):
         return None, None, None
     draws = [group[rng.integers(len(group), size=(BOOTSTRAP, len(group)))].mean(axis=1)
@@ -219,20 +207,16 @@ def distance_gap(not_fooled, fooled, rng):
 def example_table(samples, scores, real, nearest, distances, order, detector):
     """The chosen samples side by side with their nearest real records, with both judges'
     scores; `detector` names the judge that chose them."""
-    chosen = samples.iloc[order].reset_index(drop=True)
+    table = pd.DataFrame({"chosen_by": detector,
+                          **{f"{name}_score": scores[name][order] for name in JUDGES},
+                          "distance": distances[order]})
     neighbours = real.iloc[nearest[order]].reset_index(drop=True).add_prefix("nearest_real_")
-    table = pd.concat([chosen, neighbours], axis=1)
-    table.insert(0, "distance", distances[order])
-    for name in reversed(JUDGES):
-        table.insert(0, f"{name}_score", scores[name][order])
-    table.insert(0, "chosen_by", detector)
-    return table
+    return pd.concat([table, samples.iloc[order].reset_index(drop=True), neighbours], axis=1)
 
 
 def lead_statistics(history):
-    """Who led (lower loss), how often the lead changed in all, early (first 10% of the epochs)
-    and late (last 25%); in all, early and late: the discriminator's share of the epochs, the mean
-    gap g_loss - d_loss and the swing (max - min) of its mean accuracy on real and fake rows."""
+    """Lead changes (all, first 10%, last 25% of epochs) and, for each window, the discriminator's
+    share of the lead, the mean gap g_loss - d_loss and the swing of its mean accuracy."""
     gap = (history["g_loss"] - history["d_loss"]).to_numpy()
     accuracy = ((history["d_accuracy_real"] + history["d_accuracy_fake"]) / 2).to_numpy()
     leads = gap > 0  # the discriminator's loss is the lower
@@ -362,7 +346,7 @@ def run_dataset(dataset, args):
 
 
 def main(argv=None):
-    args, metrics = common.run_datasets(argv, __doc__.splitlines()[0], EPOCHS, run_dataset)
+    args, metrics = common.run_datasets(argv, run_dataset)
     report.write_report(args.out, args.quiet)
     return metrics
 

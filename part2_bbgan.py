@@ -2,21 +2,11 @@
 
 python part2_bbgan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
-A random forest trained on a stratified 70/30 split of the real rows is a black box that only
-answers with its confidence, the probability of the second class the file declares. No real
-row reaches any network (they know the schema and the forest's answers); the real rows serve
-reporting only. Results land in OUT/<dataset>/part2/.
-
-- *Prior.* A number's density: where the forest's answer changes along scans of it; the
-  generator works in its quantile space.
-- *Figure 1.* A step sends the forest `GROUPS` x `GROUP_SIZE` rows (one C per group) and as
-  many prior rows. The discriminator's answer head learns the forest's answer from a row (as
-  AC-GAN's learns the class); its judge tells which of C and Y (random order) the forest gave,
-  by which lies nearer that estimate. The generator hits C only by fooling it. A realism critic
-  (rows with C against prior rows with Y) keeps the rows like data.
-- *Convergence.* Training stops when the best held-out mean |C - Y| of the last `PATIENCE`
-  epochs beats the best before by less than `MIN_IMPROVEMENT` (or at `EPOCHS`), keeping the
-  best epoch's (averaged) weights; the 1000 samples are single draws G(Z, C) of them.
+A random forest on a stratified 70/30 split of the real rows is a black box that answers only
+with its confidence (the probability of the second declared class); no real row reaches any
+network. A prior comes from where the answer changes along scans of each number; G(Z, C) learns
+from figure 1's discriminator (an answer head plus a judge of C against Y) and a realism critic
+until its held-out mean |C - Y| stops improving. Results land in OUT/<dataset>/part2/.
 """
 
 import time
@@ -55,9 +45,8 @@ ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIA
 
 
 class BlackBox:
-    """A random forest on a stratified 70/30 split; its confidence: the probability of the second
-    declared class. score() answers decoded rows and counts them; its encoder holds only the
-    schema (ranges and categories); its real rows are for reports."""
+    """A random forest on a stratified 70/30 split, answering P(second declared class): score()
+    answers decoded rows and counts them; the encoder holds only the schema."""
 
     def __init__(self, dataset, seed):
         self.encoder = common.TabularEncoder(dataset.features)
@@ -100,9 +89,8 @@ class BlackBox:
 
 
 def scan_prior(schema, score, rng):
-    """PRIOR_ROWS rows of a prior from queries only: each number's density over a scan's
-    intervals is the count of answer changes there, over SCAN_ROWS uniform rows scanned along
-    it; categories stay uniform. schema: a range encoder; score: decoded rows to answers."""
+    """PRIOR_ROWS prior rows from queries only: each number's density is where the answer changes
+    along it over SCAN_ROWS uniform rows; categories uniform. schema: a range encoder."""
     grid = np.linspace(-1.0, 1.0, SCAN_POINTS, dtype="float32")
     base = rng.uniform(-1.0, 1.0, size=(SCAN_ROWS, schema.width)).astype("float32")
     densities = {}
@@ -147,10 +135,8 @@ def build_discriminator(width):
 
 
 class BlackBoxGAN(keras.Model):
-    """Figure 1, trained by fit() on batches of desired confidences, each asked for GROUP_SIZE
-    times. A step queries the box once (tf.numpy_function) with the generated rows and as many
-    prior rows; the discriminator and the realism critic learn, then the generator learns from
-    both. answer: encoded rows to the black box's confidences."""
+    """Figure 1, fit() on batches of Cs: one box query per step (generated and prior rows), then
+    the discriminator, the realism critic and the generator learn. answer: rows to the box's Ys."""
 
     def __init__(self, encoder, answer, seed):
         super().__init__()
@@ -160,6 +146,8 @@ class BlackBoxGAN(keras.Model):
             lambda: common.build_generator(NOISE_DIM + 1, encoder))
         self.discriminator = build_discriminator(encoder.width)
         self.critic = RealismCritic(encoder.width)
+        self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
+        self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "d_accuracy", "answer_loss", "critic_loss", "g_loss", "batch_mae"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -167,11 +155,6 @@ class BlackBoxGAN(keras.Model):
     @property
     def metrics(self):
         return list(self.trackers.values())
-
-    def compile(self, steps_per_execution=1):
-        super().compile(steps_per_execution=steps_per_execution)
-        self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
-        self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
 
     def generate(self, noise, desired, training=False):
         """The exact records the generator's heads snap to."""
@@ -271,28 +254,22 @@ class RealismCritic:
         return tf.reduce_mean(tf.nn.softplus(-self.network(tf.concat([rows, desired], axis=1))))
 
 
-def held_out_check(noise, desired):
-    """The check of convergence, a function of the GAN: the averaged generator's mean |C - Y|
-    on a fixed held-out set of (Z, C)."""
-    return lambda gan: np.abs(gan.answer(gan.sample(noise, desired)) - desired).mean()
-
-
 def train(encoder, score, epochs, seed, rng, quiet):
     """Train from the generator's encoder (the prior's quantile space) and the box's score of
     decoded rows, no real rows: (model, history, convergence summary, seconds)."""
-
     gan = BlackBoxGAN(encoder, lambda encoded: score(encoder.inverse_transform(encoded)), seed)
     gan.compile(steps_per_execution=-(-SAMPLES // GROUPS))
-    best = common.BestEpoch("heldout_mae", held_out_check(
-        rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"),
-        rng.uniform(size=SAMPLES).astype("float32")), lambda model: [model.average_generator],
-        PATIENCE, MIN_IMPROVEMENT)
+    noise = rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32")  # held-out (Z, C) pairs
+    asked = rng.uniform(size=SAMPLES).astype("float32")
+    best = common.BestEpoch(  # the check: the averaged generator's mean |C - Y| on them
+        "heldout_mae", lambda gan: np.abs(gan.answer(gan.sample(noise, asked)) - asked).mean(),
+        lambda gan: [gan.average_generator], PATIENCE, MIN_IMPROVEMENT)
     monitor = common.TrainingMonitor(quiet)
     desired = rng.uniform(size=(SAMPLES, 1)).astype("float32")
     start = time.perf_counter()
     gan.fit(common.shuffled_batches(desired, GROUPS, seed), epochs=epochs, shuffle=False,
             verbose=0, callbacks=[best, monitor])  # the dataset shuffles
-    return gan, monitor.frame, best.summary, time.perf_counter() - start
+    return gan, pd.DataFrame(monitor.rows), best.summary, time.perf_counter() - start
 
 
 def diversity(encoded, real_encoded):
@@ -308,9 +285,8 @@ def bin_index(confidence):
 
 
 def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, distances):
-    """Per range of C: count, error (mean, sd), class agreement, the box's answers (mean, sd),
-    diversity, median distance to the nearest real training row, share of the test rows'; and
-    the first five per class asked for ({"positive": C >= 0.5, "negative"})."""
+    """Per range of C and per class asked for ({"positive": C >= 0.5, "negative"}): error, class
+    agreement, the box's answers; per range also diversity, nearest distance, test share."""
     which = bin_index(desired)
     frame = pd.DataFrame({"which": which, "error": np.abs(desired - answered),
                           "agrees": (desired >= 0.5) == (answered >= 0.5),
@@ -407,28 +383,26 @@ def run_dataset(dataset, args):
                     f"{summary['roc_auc']:.3f}, confidence of {box.positive!r}")
     prior = scan_prior(box.encoder, box.score, rng)  # the box's encoder: the schema's ranges
     encoder = common.TabularEncoder(prior, numeric="quantile")
-    gan, history, convergence, train_seconds = train(encoder, box.score, args.epochs,
-                                                      args.seed, rng, args.quiet)
+    gan, history, convergence, seconds = train(encoder, box.score, args.epochs, args.seed, rng,
+                                               args.quiet)
     queries, (answered_min, answered_max) = box.queries, box.answered  # training's queries
     desired = rng.uniform(size=SAMPLES)
     generated = encoder.inverse_transform(
         gan.sample(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"), desired))
     answered = box.score(generated)
     bins, features, metrics = measures(box, generated, desired, answered, args.seed, rng)
-    metrics.update(**dataset.summary, **convergence, blackbox_queries=queries,
+    metrics.update(**dataset.summary, **convergence, box=summary, blackbox_queries=queries,
                    epochs=args.epochs, answered_min=answered_min, answered_max=answered_max,
-                   train_seconds=round(train_seconds, 2), seed=args.seed,
+                   train_seconds=round(seconds, 2), seed=args.seed,
                    architecture=architecture(gan),
                    settings={**common.plain_constants(globals()), "EPOCHS": args.epochs})
-    generated["desired_confidence"] = desired
-    generated["blackbox_confidence"] = answered
+    generated = generated.assign(desired_confidence=desired, blackbox_confidence=answered)
 
     with common.output_folder(args.out, dataset.name, "part2") as folder:
         common.write_json(folder / "blackbox.json", summary)
-        generated.to_csv(folder / "generated_1000.csv", index=False)
-        bins.to_csv(folder / "confidence_bins.csv", index=False)
-        features.to_csv(folder / "features.csv", index=False)
-        history.to_csv(folder / "losses.csv", index=False)
+        for name, frame in {"generated_1000": generated, "confidence_bins": bins,
+                            "features": features, "losses": history}.items():
+            frame.to_csv(folder / f"{name}.csv", index=False)
         plot_confidences(folder, dataset.name, box, desired, answered)
         common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
                             used=metrics["epoch_used"])
@@ -478,7 +452,7 @@ def measures(box, generated, desired, answered, seed, rng):
 
 
 def main(argv=None):
-    args, metrics = common.run_datasets(argv, __doc__.splitlines()[0], EPOCHS, run_dataset)
+    args, metrics = common.run_datasets(argv, run_dataset)
     report.write_report(args.out, args.quiet)
     return metrics
 

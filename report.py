@@ -1,7 +1,5 @@
-"""The assignment's report from the runs under OUT: OUT/report.md and OUT/report.pdf for both
-parts and datasets, and each run's own report.md. The words live in report.md.j2 beside this
-file; this module loads the runs' numbers, computes what the sentences need (numbers and named
-verdicts), renders the template and typesets the PDF."""
+"""OUT/report.md, OUT/report.pdf and each run's report.md from the runs under OUT: the words
+live in report.md.j2; the numbers and verdicts they need are computed here."""
 
 import json
 import tempfile
@@ -25,10 +23,8 @@ EXAMPLES = 3  # example rows per judge and verdict in the body
 FLAT = 0.05  # a discriminator whose scores of 100 samples span less than this is flat
 CONSISTENT = 0.9  # a side that leads in this share of the epochs leads consistently
 BACK_AND_FORTH = 0.05  # lead changes in more than this share of the epochs: back and forth
-NBSP = "\u00a0"
 LEAST_SPREAD = 0.3  # a C range whose rows spread less than this (of real rows') collapsed
-# the ablation's measures: (label, short name, how to compute it from a run's metrics, +1 if
-# higher is better)
+# the ablation's measures: (label, short name, formula over a run's metrics, +1: higher is better)
 ABLATION_MEASURES = {
     "part1": [("c2st AUC", "c2st", "c2st_auc", -1),
               ("column shapes", "shapes", "column_shapes", 1),
@@ -40,19 +36,16 @@ ABLATION_MEASURES = {
               ("realism AUC", "realism", "realism_c2st_auc", -1),
               ("student lead", "lead", "extraction_agreement - uniform_baseline_agreement", 1)]}
 
-class Run:
-    """One finished run: metrics `m` (with Part 2's blackbox.json as `box`), CSVs, `path` (its
-    folder as the report links it) and `f`, the numbers and verdicts the template needs."""
 
-    def __init__(self, folder, part, path=None):
+class Run:
+    """One finished run: its metrics `m`, CSVs, and `f`, the numbers and verdicts it needs."""
+
+    def __init__(self, folder, part):
         self.folder, self.part, self.name = Path(folder), part, Path(folder).parent.name
-        self.path = f"{self.name}/{part}/" if path is None else path
 
     @cached_property
     def m(self):
-        metrics = json.loads((self.folder / "metrics.json").read_text("utf-8"))
-        box = self.folder / "blackbox.json"
-        return {**metrics, "box": json.loads(box.read_text("utf-8"))} if box.is_file() else metrics
+        return json.loads((self.folder / "metrics.json").read_text("utf-8"))
 
     def csv(self, file):
         return pd.read_csv(self.folder / file)
@@ -68,7 +61,6 @@ def markdown_table(frame):
         if isinstance(value, (float, np.floating)):
             return "" if np.isnan(value) else f"{value:.3f}".rstrip("0").rstrip(".")
         return str(value).replace("|", "\\|")
-
     rows = [frame.columns, ["---"] * frame.shape[1], *frame.itertuples(index=False)]
     return "\n".join("| " + " | ".join(text(value) for value in row) + " |" for row in rows)
 
@@ -85,8 +77,7 @@ ENV.filters.update(num=lambda value, digits=3: f"{value:.{digits}f}".replace("-"
 
 
 def examples(table, judge, wide):
-    """The judge's EXAMPLES most convincing rows that fooled it and least convincing that did
-    not, each followed by its nearest real record (wide: only the attributes that differ)."""
+    """A judge's example rows against their nearest real records (wide: the differences only)."""
     rows = []
     for label, chosen in table.groupby("label", sort=False):
         chosen = chosen[chosen["chosen_by"] == judge].head(EXAMPLES).reset_index(drop=True)
@@ -151,31 +142,25 @@ def part2_facts(run):
     filled = bins[bins["count"] > 0].set_index("bin")
     lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
     peak, noise = float(m["y_peak_bin"].split("-")[0]), 2 * m["uniform_baseline_spread"]
-    others = [name for name in m["classes"] if name != m["box"]["positive_class"]]
-    return {"best_bin": filled["mae"].idxmin(), "worst_bin": filled["mae"].idxmax(),
-            "best_mae": filled["mae"].min(), "worst_mae": filled["mae"].max(),
-            "worst_y": filled["mean_blackbox_confidence"][filled["mae"].idxmax()],
+    return {"best": filled.loc[filled["mae"].idxmin()], "worst": filled.loc[filled["mae"].idxmax()],
             "unanswered": int(((desired > m["answered_max"])
                                | (desired < m["answered_min"])).sum()),
             "beyond_test": int((desired > m["box"]["test_confidence"]["max"]).sum()),
             "peak": "top" if peak >= m["reachable_max"] - 0.1 else "bottom" if peak < 0.1
             else "middle", "lead": lead,
             "teaches": "more" if lead > noise else "less" if lead < -noise else "as much",
-            "negative": f"`{others[0]}`" if len(others) == 1 else "another class",
+            "negative": "another class" if m["box"]["one_vs_rest"] else f"`{m['classes'][0]}`",
             "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990}
 
 
 def ablation(root):
-    """One table per part from OUT/ablation.csv (else the shipped data/ablation.csv): each change
-    and dataset, every measure as mean ± sd over the seeds, and what moved beyond the spread
-    (from the design's mean by more than the two standard deviations together)."""
+    """Per part, OUT/ablation.csv (else data/ablation.csv) as means ± sd and what moved."""
     path = next((path for path in (Path(root) / "ablation.csv", HERE / "data" / "ablation.csv")
                  if path.is_file()), None)
     rows, tables = pd.read_csv(path) if path else pd.DataFrame(columns=["part"]), {}
-    for part, measures in ABLATION_MEASURES.items():
-        if not (rows["part"] == part).any():
-            continue
-        runs = rows[rows["part"] == part].pivot_table(
+    for part, group in rows.groupby("part"):  # part1, then part2
+        measures = ABLATION_MEASURES[part]
+        runs = group.pivot_table(
             "value", ["change", "setting", "dataset", "seed"], "measure", sort=False).reset_index()
         labels = [label for label, *_ in measures]
         runs[labels] = np.column_stack([runs.eval(formula) for _, _, formula, _ in measures])
@@ -207,13 +192,11 @@ def ablation(root):
 def find_runs(root, part):
     """The finished runs of a part under root: the assignment's datasets first."""
     runs = [Run(path.parent, part) for path in Path(root).glob(f"*/{part}/metrics.json")]
-    return sorted(runs, key=lambda run: (DATASETS.index(run.name) if run.name in DATASETS
-                                         else len(DATASETS), run.name))
+    return sorted(runs, key=lambda run: (run.name not in DATASETS, run.name))  # DATASETS: a-z
 
 
 def report_markdown(root, runs=None):
-    """The whole report in Markdown (title block, what is missing, conclusions, appendix), or,
-    given runs ({part: [Run]}), those runs' part of it alone."""
+    """The whole report in Markdown, or given runs ({part: [Run]}), their part of it alone."""
     whole, root = runs is None, Path(root)
     runs = runs or {part: find_runs(root, part) for part in SCRIPTS}
     every = runs["part1"] + runs["part2"]
@@ -232,11 +215,9 @@ def report_markdown(root, runs=None):
 
 
 def architecture(runs):
-    """The networks that ran (a Markdown table, a column each) and the script's constants; a
-    value that differs between datasets is given per dataset ("a / b")."""
+    """The networks (a Markdown table) and constants of runs; values per dataset as "a / b"."""
     def values(entries):
         return " / ".join(dict.fromkeys(f"{v:,}" if type(v) is int else str(v) for v in entries))
-
     networks = list(zip(*(run.m["architecture"] for run in runs)))
     keys = [key for key in networks[0][0] if key != "network"]
     table = pd.DataFrame({"": keys, **{versions[0]["network"]: [
@@ -247,7 +228,7 @@ def architecture(runs):
 
 def write_run_report(folder, part):
     """A run's own report.md: its part of the report for its dataset alone."""
-    text = report_markdown(folder, {"part1": [], "part2": [], part: [Run(folder, part, path="")]})
+    text = report_markdown(folder, {"part1": [], "part2": [], part: [Run(folder, part)]})
     (Path(folder) / "report.md").write_text(text, "utf-8")
 
 
@@ -264,9 +245,7 @@ def write_report(out_root, quiet=False):
 
 
 class PdfReport(FPDF):
-    """A4 PDF from the report's Markdown (headings, paragraphs, lists, tables, figures with
-    numbered captions) in the DejaVu fonts matplotlib ships. Figures print at their own size,
-    so their text prints at the size it was drawn."""
+    """An A4 PDF of the report's Markdown in matplotlib's DejaVu fonts, figures at their size."""
 
     TEXT, TABLE = 9, 7
     STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0,
@@ -291,8 +270,7 @@ class PdfReport(FPDF):
         self.cell(0, 5, str(self.page_no()), align="C")
 
     def render(self, markdown, path):
-        """Write the PDF to path and return its page count: tables and figures typeset here,
-        the rest through fpdf2's HTML writer."""
+        """Write the PDF to path; its page count. Text goes through fpdf2's HTML writer."""
         self.add_page()
         with mistletoe.HTMLRenderer() as html:
             for token in mistletoe.Document(markdown).children:
@@ -313,20 +291,22 @@ class PdfReport(FPDF):
         return self.pages_count
 
     def table_block(self, rows, padding=2.2, one_line=5.5):
-        """At the largest size (at most TABLE, at least one_line) that keeps every body cell on
-        one line, else the largest where no word is split: each column gets its longest word,
-        then its longest cell where room allows. "a ± b" and "a → b" stay whole."""
-        rows = [[cell.replace(" ± ", f"{NBSP}±{NBSP}").replace(" → ", f"{NBSP}→{NBSP}")
-                 for cell in row] for row in rows]
+        """At the largest size keeping body cells on one line, else no word split, then wider."""
+        rows = [[cell.replace(" ± ", "\u00a0±\u00a0").replace(" → ", "\u00a0→\u00a0")
+                 for cell in row] for row in rows]  # no break beside ± and →
         sizes, (head, *body) = np.arange(self.TABLE, 4.9, -0.5), rows
+
+        def widest(rows, style, split):  # per column: its widest cell (split: widest word)
+            self.set_font("DejaVuSans", style, size)
+            return np.array([max(self.get_string_width(word) for cell in column
+                                 for word in (cell.split(" ") if split else [cell]))
+                             for column in zip(*rows)])
         for size, whole in [*((size, True) for size in sizes if size >= one_line),
                             *((size, False) for size in sizes)]:
-            least = padding + np.maximum(self.widest([head], "B", size, split=True),
-                                         self.widest(body, "", size, split=not whole))
+            least = padding + np.maximum(widest([head], "B", True), widest(body, "", not whole))
             if least.sum() <= self.epw:
                 break
-        wanted = padding + np.maximum(self.widest([head], "B", size, split=False),
-                                      self.widest(body, "", size, split=False))
+        wanted = padding + np.maximum(widest([head], "B", False), widest(body, "", False))
         spare = (self.epw - least.sum()) / max((wanted - least).sum(), 1e-9)
         widths = wanted if wanted.sum() <= self.epw else least + spare * (wanted - least)
         self.set_font("DejaVuSans", "", size)
@@ -336,16 +316,8 @@ class PdfReport(FPDF):
                 table.row(row)
         self.ln(2.5)
 
-    def widest(self, rows, style, size, split):
-        """Per column, the width of its widest cell in rows (split: of its widest word)."""
-        self.set_font("DejaVuSans", style, size)
-        return np.array([max(self.get_string_width(word) for cell in column
-                             for word in (cell.split(" ") if split else [cell]))
-                         for column in zip(*rows)])
-
     def figure(self, images, gap=4):
-        """Figures at their own size (at most the text width), side by side where they fit,
-        else one under another, under one numbered caption that names the datasets."""
+        """Figures side by side where they fit, under one numbered caption naming the datasets."""
         self.figures += 1
         placed = []
         for path in (self.folder / image.src for image in images):
