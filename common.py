@@ -35,6 +35,8 @@ from sklearn.metrics import roc_auc_score  # noqa: E402
 from sklearn.model_selection import StratifiedKFold, cross_val_predict  # noqa: E402
 from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
+tf.get_logger().setLevel("ERROR")  # each new network traces its own predict(): no warnings
+
 # figures print at their own size: two side by side fill the report's text width
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8})
 HALF_WIDTH = 3.3  # inches

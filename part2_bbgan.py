@@ -341,7 +341,8 @@ def plot_confidences(folder, name, box, desired, answered):
               stacked=True, color=["tab:red", "tab:blue"], label=classes)
     axis.set(xlabel=f"forest confidence: probability of {box.positive!r}", ylabel="test rows",
              title=f"{name}: forest on its 30% test rows")
-    axis.legend(framealpha=0.8)
+    axis.set_ylim(top=1.4 * axis.get_ylim()[1])  # room for the legend above the bars
+    axis.legend(loc="upper center", framealpha=0.8)
     common.save_figure(figure, folder / "test_confidence.png")
     figure, axis = common.plt.subplots(figsize=(width, 2.8))
     axis.scatter(desired, answered, s=3, alpha=0.5, label="one sample")
@@ -357,7 +358,8 @@ def plot_confidences(folder, name, box, desired, answered):
               label=[f"scored {box.positive} (Y ≥ 0.5)", f"scored {box.negative}"])
     axis.set(xlabel="forest's confidence Y", ylabel="samples",
              title=f"{name}: forest's scores of the samples")
-    axis.legend(framealpha=0.8)
+    axis.set_ylim(top=1.4 * axis.get_ylim()[1])
+    axis.legend(loc="upper center", framealpha=0.8)
     common.save_figure(figure, folder / "score_distribution.png")
 
 

@@ -137,19 +137,24 @@ def bins_overview(runs):
 
 
 def part2_facts(run):
-    m, bins = run.m, run.csv("confidence_bins.csv")
+    m, bins, by = run.m, run.csv("confidence_bins.csv"), run.m["by_class"]
+    pos, neg = (np.array([by[side]["mae"], -by[side]["class_agreement"]])
+                for side in ("positive", "negative"))
     desired = run.csv("generated_1000.csv")["desired_confidence"]
     filled = bins[bins["count"] > 0].set_index("bin")
     lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
     peak, noise = float(m["y_peak_bin"].split("-")[0]), 2 * m["uniform_baseline_spread"]
     return {"best": filled.loc[filled["mae"].idxmin()], "worst": filled.loc[filled["mae"].idxmax()],
-            "unanswered": int(((desired > m["answered_max"])
-                               | (desired < m["answered_min"])).sum()),
+            "unanswered": int((~desired.between(m["answered_min"], m["answered_max"])).sum()),
             "beyond_test": int((desired > m["box"]["test_confidence"]["max"]).sum()),
             "peak": "top" if peak >= m["reachable_max"] - 0.1 else "bottom" if peak < 0.1
             else "middle", "lead": lead,
             "teaches": "more" if lead > noise else "less" if lead < -noise else "as much",
             "negative": "another class" if m["box"]["one_vs_rest"] else f"`{m['classes'][0]}`",
+            "least_agreeing": filled.loc[filled["class_agreement"].idxmin()],
+            "better_class": "positive" if (pos < neg).all() else "negative" if (neg < pos).all()
+            else "mixed",  # a smaller error and a higher agreement
+            "no_realer": m["realism_c2st_auc"] >= m["uniform_c2st_auc"],
             "collapsed": m["diversity_min_bin"] < LEAST_SPREAD or m["unique_rows"] < 990}
 
 
@@ -159,10 +164,9 @@ def ablation(root):
                  if path.is_file()), None)
     rows, tables = pd.read_csv(path) if path else pd.DataFrame(columns=["part"]), {}
     for part, group in rows.groupby("part"):  # part1, then part2
-        measures = ABLATION_MEASURES[part]
+        measures, labels = ABLATION_MEASURES[part], [m[0] for m in ABLATION_MEASURES[part]]
         runs = group.pivot_table(
             "value", ["change", "setting", "dataset", "seed"], "measure", sort=False).reset_index()
-        labels = [label for label, *_ in measures]
         runs[labels] = np.column_stack([runs.eval(formula) for _, _, formula, _ in measures])
         stats = runs.groupby(["change", "setting", "dataset"], sort=False)[labels].agg(
             ["mean", "std"])
@@ -177,8 +181,8 @@ def ablation(root):
                 shift = better * (row[label, "mean"] - base[label, "mean"])
                 if setting != "default" and abs(shift) > row[label, "std"] + base[label, "std"]:
                     moved["better" if shift > 0 else "worse"].append(short)
-            verdict = "; ".join(f"{way}: {', '.join(found)}" for way, found in moved.items()
-                                if found) or "nothing"
+            verdict = "; ".join(f"{way}: {', '.join(names)}" for way, names in moved.items()
+                                if names) or "nothing"
             lines.append({"change": "" if setting == previous else setting, "dataset": dataset,
                           **{label: f"{row[label, 'mean']:.3f} ± {row[label, 'std']:.3f}"
                              for label in labels},
@@ -189,16 +193,12 @@ def ablation(root):
     return tables
 
 
-def find_runs(root, part):
-    """The finished runs of a part under root: the assignment's datasets first."""
-    runs = [Run(path.parent, part) for path in Path(root).glob(f"*/{part}/metrics.json")]
-    return sorted(runs, key=lambda run: (run.name not in DATASETS, run.name))  # DATASETS: a-z
-
-
 def report_markdown(root, runs=None):
     """The whole report in Markdown, or given runs ({part: [Run]}), their part of it alone."""
     whole, root = runs is None, Path(root)
-    runs = runs or {part: find_runs(root, part) for part in SCRIPTS}
+    runs = runs or {part: sorted((Run(path.parent, part) for path in root.glob(
+        f"*/{part}/metrics.json")), key=lambda run: (run.name not in DATASETS, run.name))
+        for part in SCRIPTS}  # the finished runs, the assignment's datasets (a-z) first
     every = runs["part1"] + runs["part2"]
     authors = root / "authors.txt"
     newest = max((run.folder.stat().st_mtime for run in every), default=None)
