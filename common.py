@@ -439,6 +439,10 @@ class TabularEncoder:
             members[spec.offset:spec.end, index] = 1.0
         return members
 
+    def nominal_mask(self):
+        """A (width,) boolean vector: which encoded columns hold a nominal attribute's category."""
+        return self.members() @ [spec.kind == "nominal" for spec in self.columns] > 0
+
     def transform(self, frame, rng=None):
         """Encode a frame. With rng, quantile-scaled values are spread at random inside their
         value's share (dequantization), which keeps them decoding to the same value."""
@@ -565,8 +569,7 @@ class SnapToRecords(keras.layers.Layer):
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
-        self.members = encoder.members()
-        self.nominal = self.members @ [spec.kind == "nominal" for spec in encoder.columns] > 0
+        self.members, self.nominal = encoder.members(), encoder.nominal_mask()
         self.starts = [spec.offset for spec in encoder.columns]
 
     def call(self, encoded):
@@ -594,9 +597,7 @@ class ColumnHeads(keras.layers.Layer):
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
-        self.members = encoder.members()
-        self.numeric = np.concatenate([[spec.kind == "numeric"] * spec.width
-                                       for spec in encoder.columns])
+        self.members, self.nominal = encoder.members(), encoder.nominal_mask()
 
     def call(self, logits):
         # a softmax within each column: subtract the column's largest logit, normalise per column
@@ -604,7 +605,7 @@ class ColumnHeads(keras.layers.Layer):
             column_max(logits, self.members), self.members.T))
         exponent = keras.ops.exp(shifted)
         totals = keras.ops.matmul(keras.ops.matmul(exponent, self.members), self.members.T)
-        return keras.ops.where(self.numeric, keras.ops.tanh(logits), exponent / totals)
+        return keras.ops.where(self.nominal, exponent / totals, keras.ops.tanh(logits))
 
 
 def build_generator(n_inputs, encoder, name="generator"):

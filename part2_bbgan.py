@@ -331,36 +331,38 @@ def feature_table(real, generated, uniform):
     return table
 
 
+def stacked_histogram(parts, labels, path, **labelled):
+    """Two groups of confidences stacked in 0.05-wide bars (red, blue), the legend above them."""
+    figure, axis = common.plt.subplots(figsize=(common.HALF_WIDTH, 2.2))
+    axis.hist(parts, bins=np.linspace(0, 1, 2 * BINS + 1), stacked=True,
+              color=["tab:red", "tab:blue"], label=labels)
+    axis.set(**labelled)
+    axis.set_ylim(top=1.4 * axis.get_ylim()[1])  # room for the legend above the bars
+    axis.legend(loc="upper center", framealpha=0.8)
+    common.save_figure(figure, path)
+
+
 def plot_confidences(folder, name, box, desired, answered):
     """4a-4c's pictures: test-row confidences by true class, C against Y, the samples' scores
     by the class the forest gives them."""
-    edges, width = np.linspace(0, 1, 2 * BINS + 1), common.HALF_WIDTH
-    classes = [f"truly {box.positive}", f"truly {box.negative}"]
-    figure, axis = common.plt.subplots(figsize=(width, 2.2))
-    axis.hist([box.test_confidence[box.test_y], box.test_confidence[~box.test_y]], bins=edges,
-              stacked=True, color=["tab:red", "tab:blue"], label=classes)
-    axis.set(xlabel=f"forest confidence: probability of {box.positive!r}", ylabel="test rows",
-             title=f"{name}: forest on its 30% test rows")
-    axis.set_ylim(top=1.4 * axis.get_ylim()[1])  # room for the legend above the bars
-    axis.legend(loc="upper center", framealpha=0.8)
-    common.save_figure(figure, folder / "test_confidence.png")
-    figure, axis = common.plt.subplots(figsize=(width, 2.8))
+    truly = box.test_y
+    stacked_histogram([box.test_confidence[truly], box.test_confidence[~truly]],
+                      [f"truly {box.positive}", f"truly {box.negative}"],
+                      folder / "test_confidence.png", ylabel="test rows",
+                      xlabel=f"forest confidence: probability of {box.positive!r}",
+                      title=f"{name}: forest on its 30% test rows")
+    figure, axis = common.plt.subplots(figsize=(common.HALF_WIDTH, 2.8))
     axis.scatter(desired, answered, s=3, alpha=0.5, label="one sample")
     axis.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="Y = C")
     axis.set(xlabel="desired confidence C", ylabel="forest's confidence Y", xlim=(0, 1),
              ylim=(0, 1), title=f"{name}: C against Y, {SAMPLES} single draws")
     axis.legend(loc="upper left", frameon=False)
     common.save_figure(figure, folder / "confidence_scatter.png")
-    figure, axis = common.plt.subplots(figsize=(width, 2.2))
     positive = answered >= 0.5
-    axis.hist([answered[positive], answered[~positive]], bins=edges, stacked=True,
-              color=["tab:red", "tab:blue"],
-              label=[f"scored {box.positive} (Y ≥ 0.5)", f"scored {box.negative}"])
-    axis.set(xlabel="forest's confidence Y", ylabel="samples",
-             title=f"{name}: forest's scores of the samples")
-    axis.set_ylim(top=1.4 * axis.get_ylim()[1])
-    axis.legend(loc="upper center", framealpha=0.8)
-    common.save_figure(figure, folder / "score_distribution.png")
+    stacked_histogram([answered[positive], answered[~positive]],
+                      [f"scored {box.positive} (Y ≥ 0.5)", f"scored {box.negative}"],
+                      folder / "score_distribution.png", xlabel="forest's confidence Y",
+                      ylabel="samples", title=f"{name}: forest's scores of the samples")
 
 
 def architecture(gan):
