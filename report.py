@@ -20,14 +20,14 @@ DATASETS = ("diabetes", "german_credit")  # the assignment's: first, in this ord
 SCRIPTS = {"part1": "part1_gan.py", "part2": "part2_bbgan.py"}
 WIDE = 12  # datasets with more attributes show an example's differences only
 EXAMPLES = 3  # example rows per judge and verdict in the body
+NEAR = 0.1  # fooled rows within this share of real rows' own nearest distance lie "as close"
 FLAT = 0.05  # a discriminator whose scores of 100 samples span less than this is flat
 CONSISTENT = 0.9  # a side that leads in this share of the epochs leads consistently
 BACK_AND_FORTH = 0.05  # lead changes in more than this share of the epochs: back and forth
 LEAST_SPREAD = 0.3  # a C range whose rows spread less than this (of real rows') collapsed
 # the ablation's measures: (label, short name, formula over a run's metrics, +1: higher is better)
 ABLATION_MEASURES = {
-    "part1": [("c2st AUC", "c2st", "c2st_auc", -1),
-              ("column shapes", "shapes", "column_shapes", 1),
+    "part1": [("c2st AUC", "c2st", "c2st_auc", -1), ("column shapes", "shapes", "column_shapes", 1),
               ("pair trends", "pairs", "pair_trends", 1),
               ("TSTR − TRTR", "TSTR", "tstr_accuracy - trtr_accuracy", 1)],
     "part2": [("mean |C − Y|", "|C − Y|", "mae", -1),
@@ -94,7 +94,7 @@ def examples(table, judge, wide):
 
 
 def part1_facts(run):
-    m, share = run.m, run.m["discriminator_lead_share"]
+    m, share, real = run.m, run.m["discriminator_lead_share"], run.m["real_nearest_distance"]
     wide = m["numeric_attributes"] + m["nominal_attributes"] + 1 > WIDE
     table = pd.concat([run.csv(f"{label}.csv").assign(label=label.replace("_", " "))
                        for label in ("fooled", "not_fooled")])
@@ -111,7 +111,9 @@ def part1_facts(run):
             "verdict": "empty" if gap is None else "closer" if low > 0 else "farther"
             if high < 0 else "unclear",
             "share": gap and gap / m[f"{key}mean_distance_not_fooled"],
-            "far_shown": int((shown["distance"] > m["real_nearest_distance"]).sum()),
+            "near": (near := m[f"{key}mean_distance_fooled"]), "likeness": near and (
+                "closer", "as close", "farther")[sum(near > (1 + s) * real for s in (-NEAR, NEAR))],
+            "far_shown": int((shown["distance"] > real).sum()),
             "by_class": len(one_class) == 2 and one_class[0] != one_class[1] and (
                 *one_class, len(chosen["fooled"]), len(chosen["not fooled"])),
             "farthest_shown": shown["distance"].max() if len(shown) else None}
@@ -199,8 +201,7 @@ def report_markdown(root, runs=None):
     runs = runs or {part: sorted((Run(path.parent, part) for path in root.glob(
         f"*/{part}/metrics.json")), key=lambda run: (run.name not in DATASETS, run.name))
         for part in SCRIPTS}  # the finished runs, the assignment's datasets (a-z) first
-    every = runs["part1"] + runs["part2"]
-    authors = root / "authors.txt"
+    every, authors = runs["part1"] + runs["part2"], root / "authors.txt"
     newest = max((run.folder.stat().st_mtime for run in every), default=None)
     return ENV.get_template("report.md.j2").render(
         whole=whole, **runs, scripts=SCRIPTS, datasets={run.name: run.m for run in every},
