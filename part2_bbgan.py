@@ -435,7 +435,10 @@ def measures(box, generated, desired, answered, seed, rng):
     peak = np.bincount(np.clip((answered * 2 * BINS).astype(int), 0, 2 * BINS - 1),
                        minlength=2 * BINS)
     students = [extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn]
-    return bins, feature_table(box.train_rows, generated, uniform), {
+    features = feature_table(box.train_rows, generated, uniform)
+    return bins, features, {
+        "scores": {name: float(value(answered)) for name, value in (
+            ("min", np.min), ("median", np.median), ("mean", np.mean), ("max", np.max))},
         "mae": float(error.mean()),
         "mae_sd": float(error.std()),
         "class_agreement": float(((desired >= 0.5) == (answered >= 0.5)).mean()),
@@ -446,6 +449,8 @@ def measures(box, generated, desired, answered, seed, rng):
         "diversity_min_bin": float(filled["diversity"].min()),
         "diversity_min_bin_name": str(filled["bin"][filled["diversity"].idxmin()]),
         "uniform_diversity": diversity(encode(uniform), real_encoded),
+        "likelier_features": int((features["likeness generated"]
+                                  > features["likeness uniform"]).sum()),
         "reachable_max": float(answered.max()),
         "extraction_agreement": extraction(box, generated, answered >= 0.5, seed),
         "uniform_baseline_agreement": float(np.mean(students)),
