@@ -113,7 +113,7 @@ def part1_facts(run):
             "share": gap and gap / m[f"{key}mean_distance_not_fooled"],
             "near": (near := m[f"{key}mean_distance_fooled"]), "likeness": near and (
                 "closer", "as close", "farther")[sum(near > (1 + s) * real for s in (-NEAR, NEAR))],
-            "far_shown": int((shown["distance"] > real).sum()),
+            "far_shown": int((shown["distance"] > (1 + NEAR) * real).sum()),
             "by_class": len(one_class) == 2 and one_class[0] != one_class[1] and (
                 *one_class, len(chosen["fooled"]), len(chosen["not fooled"])),
             "farthest_shown": shown["distance"].max() if len(shown) else None}
