@@ -4,9 +4,11 @@ python part2_bbgan.py   (both datasets; or --dataset diabetes|german_credit|PATH
 
 A random forest on a stratified 70/30 split of the real rows is a black box that answers only
 with its confidence (the probability of the second declared class); no real row reaches any
-network. A prior comes from where the answer changes along scans of each number; G(Z, C) learns
-from figure 1's discriminator (an answer head plus a judge of C against Y) and a realism critic
-until its held-out mean |C - Y| stops improving. Results land in OUT/<dataset>/part2/.
+network. A prior comes from where the answer changes along scans of each number. G(Z, C) learns
+by fooling figure 1's discriminator, whose layers read a row with C and Y in random order and
+say which one the box gave (it also judges prior rows against decoy Cs, and an answer head
+predicts the box's answer), and a realism critic, until its held-out mean |C - Y| stops
+improving. Results land in OUT/<dataset>/part2/.
 """
 
 import time
@@ -33,6 +35,8 @@ EMA = 0.99  # decay of the running average of the generator's weights, which sam
 ADVERSARIAL_WEIGHT = 1.0  # of the figure-1 discriminator in the generator's loss
 REALISM_WEIGHT = 0.3  # of the realism critic in the generator's loss
 ANSWER_WEIGHT = 4.0  # of the answer head's loss in the discriminator's: a closer surrogate
+JUDGED_PRIOR = 3  # prior rows per generated row that the discriminator judges with a decoy C
+NEARER_RULE = False  # the verdict: learned from row, C and Y, or the scalar nearer the answer head
 SAMPLES = 1000  # draws of 4b, (Z, C) pairs of the held-out set, Cs of a training epoch
 BINS = 10  # ranges of confidence, 0.1 wide
 BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
@@ -41,7 +45,9 @@ SCAN_POINTS = 101  # values along each scan of one number
 PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
 ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
             "without the realism critic": "REALISM_WEIGHT=0",
-            "the answer head's loss at weight 1": "ANSWER_WEIGHT=1"}
+            "without the answer head": "ANSWER_WEIGHT=0",
+            "the fixed nearer-scalar verdict in place of the learned one": "NEARER_RULE=true",
+            "the discriminator judges generated rows only": "JUDGED_PRIOR=0"}
 
 
 class BlackBox:
@@ -122,15 +128,18 @@ class Judge(keras.layers.Layer):
         return 10.0 * keras.ops.exp(self.log_sharpness) * (second ** 2 - first ** 2)
 
 
-def build_discriminator(width):
+def build_discriminator(width, nearer_rule=False):
     """Figure 1's discriminator: a row and two scalars (C and Y in random order) in; the logit
-    that the first is the box's answer, and the answer head's logit of the box's answer, out."""
+    that the first is the box's answer, and an answer head's logit of the box's answer, out.
+    Its learned layers read all three; with nearer_rule they read the row alone and the verdict
+    is the scalar nearer the answer head's estimate (Judge)."""
     inputs = keras.Input((width + 2,))
-    hidden = inputs[:, :width]
+    hidden = inputs[:, :width] if nearer_rule else inputs
     for units in common.HIDDEN_UNITS:
         hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
     answer = keras.layers.Dense(1)(hidden)
-    judged = Judge()(inputs[:, width:], keras.ops.sigmoid(answer))
+    judged = (Judge()(inputs[:, width:], keras.ops.sigmoid(answer)) if nearer_rule
+              else keras.layers.Dense(1)(hidden))
     return keras.Model(inputs, [judged, answer], name="discriminator")
 
 
@@ -144,7 +153,7 @@ class BlackBoxGAN(keras.Model):
         self.snap = common.SnapToRecords(encoder)
         self.soft_generator, self.average_generator = common.averaged_copy(
             lambda: common.build_generator(NOISE_DIM + 1, encoder))
-        self.discriminator = build_discriminator(encoder.width)
+        self.discriminator = build_discriminator(encoder.width, NEARER_RULE)
         self.critic = RealismCritic(encoder.width)
         self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
         self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
@@ -166,31 +175,35 @@ class BlackBoxGAN(keras.Model):
         noise = keras.random.normal((tf.shape(desired)[0], NOISE_DIM), seed=self.seed_generator)
         rows = self.generate(noise, desired)
         prior_rows = self.snap(keras.random.uniform(  # uniform in the prior's quantile space
-            tf.shape(rows), -1.0, 1.0, seed=self.seed_generator))
+            (max(JUDGED_PRIOR, 1) * tf.shape(rows)[0], tf.shape(rows)[1]), -1.0, 1.0,
+            seed=self.seed_generator))
         queries = tf.concat([rows, prior_rows], axis=0)
         answers = tf.reshape(tf.numpy_function(self.answer, [queries], tf.float32), (-1, 1))
-        answered, prior_answers = tf.split(answers, 2)
-        swap = keras.random.uniform(tf.shape(desired), seed=self.seed_generator) < 0.5
-        losses = {**self.fit_discriminator(queries, answers, desired, swap),
+        answered, prior_answers = tf.split(answers, [tf.shape(rows)[0], -1])
+        decoys = keras.random.uniform(  # a C for each judged prior row, which the box never saw
+            (JUDGED_PRIOR * tf.shape(rows)[0], 1), seed=self.seed_generator)
+        losses = {**self.fit_discriminator(queries, answers, tf.concat([desired, decoys], 0)),
                   "critic_loss": self.critic.fit(rows, desired, prior_rows, prior_answers),
-                  "g_loss": self.fit_generator(noise, desired, answered, swap),
+                  "g_loss": self.fit_generator(noise, desired, answered),
                   "batch_mae": tf.abs(answered - desired)}
         common.update_average(self.average_generator, self.soft_generator, EMA)
         for name, value in losses.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def judge(self, rows, desired, answered, swap):
-        """The discriminator's two logits for rows with C and Y, swapped where swap."""
+    def judge(self, rows, desired, answered):
+        """(swap, the discriminator's two logits) for rows with C and Y, swapped at random."""
+        swap = keras.random.uniform(tf.shape(desired), seed=self.seed_generator) < 0.5
         first = tf.where(swap, answered, desired)
         second = tf.where(swap, desired, answered)
-        return self.discriminator(tf.concat([rows, first, second], axis=1))
+        return swap, self.discriminator(tf.concat([rows, first, second], axis=1))
 
-    def fit_discriminator(self, queries, answers, desired, swap):
-        """One step: which of C and Y the box gave, and its answer to every queried row."""
+    def fit_discriminator(self, queries, answers, desired):
+        """One step: which of C and Y the box gave (the first len(desired) queried rows), and
+        its answer to every queried row."""
         rows, answered = queries[:tf.shape(desired)[0]], answers[:tf.shape(desired)[0]]
         with tf.GradientTape() as tape:
-            logits, _ = self.judge(rows, desired, answered, swap)
+            swap, (logits, _) = self.judge(rows, desired, answered)
             _, answer_logits = self.discriminator(
                 tf.concat([queries, tf.zeros((tf.shape(queries)[0], 2))], axis=1))
             d_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
@@ -202,11 +215,11 @@ class BlackBoxGAN(keras.Model):
         return {"d_loss": d_loss, "answer_loss": answer_loss,
                 "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
 
-    def fit_generator(self, noise, desired, answered, swap):
+    def fit_generator(self, noise, desired, answered):
         """One generator step: fool the discriminator and the realism critic."""
         with tf.GradientTape() as tape:
             rows = self.generate(noise, desired, training=True)
-            logits, _ = self.judge(rows, desired, answered, swap)
+            swap, (logits, _) = self.judge(rows, desired, answered)
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 1.0 - tf.cast(swap, "float32"), logits))
             loss = ADVERSARIAL_WEIGHT * fooled + REALISM_WEIGHT * self.critic.unrealistic(
@@ -277,6 +290,18 @@ def diversity(encoded, real_encoded):
     real_std = real_encoded.std(axis=0)
     varying = real_std > 0
     return float((encoded.std(axis=0)[varying] / real_std[varying]).mean())
+
+
+def collapse_at_fixed_c(box, sample, real_encoded, rng, draws=200):
+    """4d's test of collapse: many Z at each of five fixed C; per C, the distinct rows among the
+    draws, their spread against the real rows' (as `diversity`) and their mean |C - Y|."""
+    found = []
+    for c in (0.1, 0.3, 0.5, 0.7, 0.9):
+        rows = sample(rng.standard_normal((draws, NOISE_DIM)).astype("float32"), np.full(draws, c))
+        found.append({"c": c, "draws": draws, "distinct_rows": len(rows.drop_duplicates()),
+                      "spread": diversity(box.encoder.transform(rows), real_encoded),
+                      "mae": float(np.abs(box.score(rows) - c).mean())})
+    return found
 
 
 def bin_index(confidence):
@@ -371,8 +396,8 @@ def architecture(gan):
         common.describe_network(gan.soft_generator, gan.g_optimizer,
                                 "G(Z, C): a row for confidence C", "heads"),
         common.describe_network(gan.discriminator, gan.d_optimizer,
-                                "D(row, C, Y): which scalar the box gave", "logit of the "
-                                "answer head (from the row); the verdict: the scalar nearer it"),
+                                "D(row, C, Y): which scalar the box gave",
+                                "logit of the verdict; the answer head's logit of Y"),
         common.describe_network(gan.critic.network, gan.critic.optimizer,
                                 "prior row with Y, or generated row with C?", "logit")]
 
@@ -390,11 +415,15 @@ def run_dataset(dataset, args):
     gan, history, convergence, seconds = train(encoder, box.score, args.epochs, args.seed, rng,
                                                args.quiet)
     queries, (answered_min, answered_max) = box.queries, box.answered  # training's queries
+    def draw(noise, desired):  # the averaged generator's single draws, decoded
+        return encoder.inverse_transform(gan.sample(noise, desired))
+
     desired = rng.uniform(size=SAMPLES)
-    generated = encoder.inverse_transform(
-        gan.sample(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"), desired))
+    generated = draw(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"), desired)
     answered = box.score(generated)
     bins, features, metrics = measures(box, generated, desired, answered, args.seed, rng)
+    metrics["collapse_at_fixed_c"] = collapse_at_fixed_c(
+        box, draw, box.encoder.transform(pd.concat([box.train_rows, box.test_rows])), rng)
     metrics.update(**dataset.summary, **convergence, box=summary, blackbox_queries=queries,
                    epochs=args.epochs, answered_min=answered_min, answered_max=answered_max,
                    train_seconds=round(seconds, 2), seed=args.seed,
