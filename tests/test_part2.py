@@ -1,6 +1,7 @@
 """part2_bbgan.main() end to end with tiny settings, and the black-box separation."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -57,15 +58,16 @@ def test_every_artifact_has_its_columns(run, name):
     for key in ("extraction_agreement", "uniform_baseline_agreement", "uniform_baseline_spread",
                 "realism_c2st_auc"):
         assert 0 <= saved[key] <= 1
-    scans = part2_bbgan.SCAN_ROWS * part2_bbgan.SCAN_POINTS * saved["numeric_attributes"]
+    settings = part2_bbgan.Settings()
+    scans = settings.SCAN_ROWS * settings.SCAN_POINTS * saved["numeric_attributes"]
     assert saved["blackbox_queries"] == scans + saved["epochs_run"] * (
-        part2_bbgan.SAMPLES * (2 * part2_bbgan.GROUP_SIZE + 1))  # training's queries only
+        settings.SAMPLES * (2 * settings.GROUP_SIZE + 1))  # training's queries only
     assert 1 <= saved["epoch_used"] <= saved["epochs_run"] <= 2
     assert saved["heldout_mae_used"] == pytest.approx(
         pd.read_csv(folder / "losses.csv")["heldout_mae"].min())
     assert [n["network"] for n in saved["architecture"]] == [
         "generator", "discriminator", "realism critic"]
-    assert saved["architecture"][0]["input"] == part2_bbgan.NOISE_DIM + 1  # Z and C
+    assert saved["architecture"][0]["input"] == settings.NOISE_DIM + 1  # Z and C
     features = pd.read_csv(folder / "features.csv")
     assert list(features["feature"]) == list(real.features.columns)
     likeness = features[["likeness generated", "likeness uniform"]].to_numpy()
@@ -103,28 +105,27 @@ class FormulaBox:
         return ((rows["plas"].to_numpy() - self.low) / (self.high - self.low)).astype("float32")
 
 
-def test_prior_and_training_see_only_the_schema_and_the_black_box(monkeypatch):
+def test_prior_and_training_see_only_the_schema_and_the_black_box():
     """scan_prior() and train() get the schema (two rows) and a black box that is a formula:
     no real row exists anywhere, yet the generator learns from the box's answers alone, and its
     own single draws come near the C they are asked for."""
     schema = schema_of(common.load_dataset("diabetes", quiet=True).features)
     box = FormulaBox(schema)
     rng = np.random.default_rng(0)
-    prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), box.score, rng)
-    assert len(prior) == part2_bbgan.PRIOR_ROWS and list(prior.columns) == list(schema.columns)
-    assert box.asked == part2_bbgan.SCAN_ROWS * part2_bbgan.SCAN_POINTS * len(schema.columns)
+    settings = part2_bbgan.Settings()
+    prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), box.score, settings, rng)
+    assert len(prior) == settings.PRIOR_ROWS and list(prior.columns) == list(schema.columns)
+    assert box.asked == settings.SCAN_ROWS * settings.SCAN_POINTS * len(schema.columns)
     # the formula changes evenly along glucose and nowhere else: glucose's prior stays even
     glucose = prior["plas"].to_numpy()
     assert abs(np.median(glucose) - (box.low + box.high) / 2) < 0.1 * (box.high - box.low)
     encoder = common.TabularEncoder(prior, numeric="quantile")
     # small and quick; without the realism critic, which alone learns a box this simple
-    quick = {"SAMPLES": 256, "GROUPS": 16, "EMA": 0.8, "REALISM_WEIGHT": 0.0}
-    for name, value in quick.items():
-        monkeypatch.setattr(part2_bbgan, name, value)
-    gan, history, convergence, _ = part2_bbgan.train(encoder, box.score, 15, 0, rng, quiet=True)
+    quick = replace(settings, SAMPLES=256, GROUPS=16, EMA=0.8, REALISM_WEIGHT=0.0, EPOCHS=15)
+    gan, history, convergence, _ = part2_bbgan.train(encoder, box.score, quick, 0, rng, True)
     assert len(history) == convergence["epochs_run"] and "heldout_mae" in history
     desired = rng.uniform(size=500)
-    noise = rng.standard_normal((500, part2_bbgan.NOISE_DIM)).astype("float32")
+    noise = rng.standard_normal((500, settings.NOISE_DIM)).astype("float32")
     answered = box.score(encoder.inverse_transform(gan.sample(noise, desired)))
     assert np.abs(answered - desired).mean() < 0.1  # rows that ignore C miss it by 0.33
     assert np.abs(answered - desired).mean() < 0.5 * history["heldout_mae"].iloc[0]
@@ -138,7 +139,7 @@ def test_prior_follows_where_the_box_changes_its_answer():
     def steps(rows):
         return (np.clip(rows["plas"].to_numpy() - 100, 0, 20) // 2 / 10).astype("float32")
 
-    prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), steps,
+    prior = part2_bbgan.scan_prior(common.TabularEncoder(schema), steps, part2_bbgan.Settings(),
                                    np.random.default_rng(0))
     assert prior["plas"].between(100, 120).mean() > 0.8
     span = schema["age"].max() - schema["age"].min()
