@@ -1,8 +1,11 @@
-"""What part1_gan.py and part2_bbgan.py share: command line, ARFF loading, the reversible
-tabular encoder, model builders, plots and atomic output folders."""
+"""What part1_gan.py and part2_bbgan.py share: command line and settings, ARFF loading, the
+reversible tabular encoder, network builders, early stopping on a check, measures, plots and
+atomic output folders."""
 
 import argparse
 import contextlib
+import dataclasses
+import inspect
 import itertools
 import json
 import os
@@ -40,12 +43,13 @@ tf.get_logger().setLevel("ERROR")  # each new network traces its own predict(): 
 # figures print at their own size: two side by side fill the report's text width
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8})
 HALF_WIDTH = 3.3  # inches
-AXIS_LABELS = {"loss": "cross-entropy", "accuracy": "D accuracy", "auc": "check AUC",
-               "mae": "mean |C − Y|"}
+AXIS_LABELS = {"loss": "cross-entropy", "gap": "G − D loss", "accuracy": "D accuracy",
+               "auc": "check AUC", "mae": "mean |C − Y|"}
 CURVE_LABELS = {"d_loss": "discriminator", "g_loss": "generator", "answer_loss": "answer head",
                 "critic_loss": "realism critic", "d_accuracy_real": "on real rows",
                 "d_accuracy_fake": "on generated rows", "d_accuracy": "which of C, Y",
-                "batch_mae": "training batches", "heldout_mae": "held-out set"}
+                "batch_mae": "training batches", "heldout_mae": "held-out set",
+                "loss_gap": "generator − discriminator", "check_auc": "averaged check"}
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 DATASETS = {"diabetes": "diabetes.arff", "german_credit": "German_credit.arff"}
@@ -84,29 +88,24 @@ def positive_int(text):
 def command_line(description, epochs_default):
     """The flags both scripts take (see --help)."""
     parser = CommandLine(description=description)
-    parser.add_argument("--dataset", default="all",
-                        help="all (default: both assignment datasets), diabetes, german_credit "
-                             "or a path to an .arff file")
-    parser.add_argument("--epochs", type=positive_int, default=epochs_default,
-                        help=f"training epochs (default {epochs_default})")
-    parser.add_argument("--class", dest="class_name", metavar="NAME",
-                        help="the nominal class attribute (default: `class`, else the last "
-                             "attribute)")
-    parser.add_argument("--seed", type=int, default=0,
-                        help="random seed for everything (default 0)")
-    parser.add_argument("--out", default="outputs",
-                        help="outputs root; results go to OUT/<dataset>/<part>/ (default outputs)")
-    parser.add_argument("--quiet", action="store_true", help="print nothing but errors")
-    parser.add_argument("--authors", metavar="TEXT",
-                        help="the report's authors, e.g. 'Ada Lovelace (012345678), Alan Turing "
-                             "(876543210)'; kept in OUT/authors.txt for later runs")
-    parser.add_argument("--set", dest="changes", metavar="NAME=VALUE", action="append",
-                        type=setting, default=[],
-                        help="run with one of the script's upper-case constants changed, e.g. "
-                             "--set EMA=0 (repeatable)")
-    parser.add_argument("--ablation", type=positive_int, metavar="SEEDS",
-                        help="instead of one run: the design and each change of its ABLATION "
-                             "list on seeds 0 to SEEDS-1, every measure into OUT/ablation.csv")
+    add = parser.add_argument
+    add("--dataset", default="all", help="all (default: both assignment datasets), diabetes, "
+                                         "german_credit or a path to an .arff file")
+    add("--epochs", type=positive_int, default=epochs_default,
+        help=f"training epochs (default {epochs_default})")
+    add("--class", dest="class_name", metavar="NAME",
+        help="the nominal class attribute (default: `class`, else the last attribute)")
+    add("--seed", type=int, default=0, help="random seed for everything (default 0)")
+    add("--out", default="outputs",
+        help="outputs root; results go to OUT/<dataset>/<part>/ (default outputs)")
+    add("--quiet", action="store_true", help="print nothing but errors")
+    add("--authors", metavar="TEXT", help="the report's authors, e.g. 'Ada Lovelace (012345678), "
+                                          "Alan Turing (876543210)'; kept in OUT/authors.txt")
+    add("--set", dest="changes", metavar="NAME=VALUE", action="append", type=setting, default=[],
+        help="run with one of the script's settings changed, e.g. --set EMA=0 (repeatable)")
+    add("--ablation", type=positive_int, metavar="SEEDS",
+        help="instead of one run: the design and each change of its ABLATION list on seeds 0 to "
+             "SEEDS-1, every measure into OUT/ablation.csv")
     return parser
 
 
@@ -118,27 +117,24 @@ def setting(text):
     return name.strip(), value.strip()
 
 
-@contextlib.contextmanager
-def constants_changed(constants, changes):
-    """The script's globals with the --set changes [(NAME, text)] applied, typed; then restored."""
-    settable = set(plain_constants(constants)) - {"EPOCHS"}
-    saved = dict(constants)
+def changed(settings, changes):
+    """A copy of the frozen settings with the --set changes [(NAME, text)], typed by field."""
+    kinds = {field.name: field.type for field in dataclasses.fields(settings)}
+    kinds.pop("EPOCHS")
+    values = {}
     for name, text in changes:
-        if name not in settable:
-            raise UserError(f"--set {name}: not a constant of this script (--epochs sets the "
-                            f"epochs); choose one of {', '.join(sorted(settable))}")
-        kind = type(constants[name])
+        if name not in kinds:
+            raise UserError(f"--set {name}: not a setting of this script (--epochs sets the "
+                            f"epochs); choose one of {', '.join(sorted(kinds))}")
+        kind = kinds[name]
         try:
-            constants[name] = ({"true": True, "false": False}[text.lower()] if kind is bool
-                               else kind(text))
+            values[name] = ({"true": True, "false": False}[text.lower()] if kind is bool
+                            else kind(text))
         except (KeyError, ValueError):
             expected = {bool: "true or false", int: "a whole number", float: "a number"}
             raise UserError(f"--set {name}={text}: {name} takes {expected.get(kind, 'text')}"
                             ) from None
-    try:
-        yield
-    finally:
-        constants.update(saved)
+    return dataclasses.replace(settings, **values)
 
 
 def run_script(main):
@@ -153,6 +149,52 @@ def run_script(main):
         kept = f"; kept the finished {', '.join(map(str, FINISHED))}" if FINISHED else ""
         print(f"interrupted: nothing written{kept}", file=sys.stderr)
         sys.exit(130)
+
+
+def run_datasets(argv, description, defaults, ablation, run_dataset):
+    """A script's main() up to its report: read the command line, build the settings from the
+    defaults, --epochs and --set, then run_dataset(dataset, args, settings) on each dataset (or
+    the ablation {description: "NAME=VALUE"}); returns args and {dataset name: metrics}."""
+    args = command_line(description, defaults.EPOCHS).parse_args(argv)
+    settings = changed(dataclasses.replace(defaults, EPOCHS=args.epochs), args.changes)
+    names = list(DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
+    datasets = [load_dataset(name, args.class_name, args.quiet) for name in names]
+    check_writable(args.out)
+    if args.authors is not None:
+        (Path(args.out) / "authors.txt").write_text(args.authors.strip() + "\n", "utf-8")
+    if args.ablation:
+        return args, run_ablation(datasets, args, settings, ablation, run_dataset)
+    return args, {dataset.name: run_dataset(dataset, args, settings) for dataset in datasets}
+
+
+def run_ablation(datasets, args, settings, ablation, run_dataset):
+    """The design and each change of the ablation on seeds 0 to args.ablation - 1: every scalar
+    measure to OUT/ablation.csv (the part's rows replaced); {change: {dataset: [metrics]}}."""
+    part = Path(inspect.getfile(run_dataset)).stem.split("_")[0]
+    rows, results = [], {}
+    with tempfile.TemporaryDirectory() as scratch:
+        for change, text in {"the design above": "", **ablation}.items():
+            results[change] = {dataset.name: [] for dataset in datasets}
+            variant = changed(settings, [setting(text)] if text else [])
+            for seed, dataset in itertools.product(range(args.ablation), datasets):
+                say(args.quiet, f"ablation {part}: {change} ({text or 'default'}), "
+                                f"{dataset.name}, seed {seed}")
+                run = argparse.Namespace(**{**vars(args), "seed": seed, "out": scratch,
+                                            "quiet": True})
+                metrics = run_dataset(dataset, run, variant)
+                results[change][dataset.name].append(metrics)
+                rows += [(part, change, text or "default", dataset.name, seed, key, float(value))
+                         for key, value in metrics.items()
+                         if isinstance(value, (int, float)) and key != "seed"]
+    path = Path(args.out) / "ablation.csv"
+    table = pd.DataFrame(rows, columns=["part", "change", "setting", "dataset", "seed",
+                                        "measure", "value"])
+    if path.is_file():
+        earlier = pd.read_csv(path)
+        table = pd.concat([earlier[earlier["part"] != part], table], ignore_index=True)
+    table.to_csv(path, index=False)
+    say(args.quiet, f"ablation {part}: {len(rows)} measures -> {path}")
+    return results
 
 
 def say(quiet, *parts):
@@ -242,55 +284,6 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
                         f"rows and two values of the class {class_column!r} with at least two rows "
                         "each")
     return Dataset(name, frame, class_column)
-
-
-def run_datasets(argv, run_dataset):
-    """A script's main() up to its report: read the command line, run run_dataset(dataset,
-    args) on each dataset asked for with the --set changes (or the --ablation); returns args
-    and {dataset name: metrics}."""
-    script = run_dataset.__globals__
-    args = command_line(script["__doc__"].splitlines()[0], script["EPOCHS"]).parse_args(argv)
-    names = list(DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
-    datasets = [load_dataset(name, args.class_name, args.quiet) for name in names]
-    check_writable(args.out)
-    with constants_changed(script, args.changes):
-        if args.authors is not None:
-            (Path(args.out) / "authors.txt").write_text(args.authors.strip() + "\n", "utf-8")
-        if args.ablation:
-            return args, run_ablation(datasets, args, run_dataset)
-        return args, {dataset.name: run_dataset(dataset, args) for dataset in datasets}
-
-
-def run_ablation(datasets, args, run_dataset):
-    """The design and each change of ABLATION on seeds 0 to args.ablation - 1: every scalar
-    measure to OUT/ablation.csv (the part's rows replaced); {change: {dataset: [metrics]}}."""
-    constants = run_dataset.__globals__
-    part = Path(constants["__file__"]).stem.split("_")[0]
-    plan = {"the design above": "", **constants["ABLATION"]}
-    rows, results = [], {}
-    with tempfile.TemporaryDirectory() as scratch:
-        for change, text in plan.items():
-            results[change] = {dataset.name: [] for dataset in datasets}
-            with constants_changed(constants, [setting(text)] if text else []):
-                for seed, dataset in itertools.product(range(args.ablation), datasets):
-                    say(args.quiet, f"ablation {part}: {change} ({text or 'default'}), "
-                                    f"{dataset.name}, seed {seed}")
-                    run = argparse.Namespace(**{**vars(args), "seed": seed, "out": scratch,
-                                                "quiet": True})
-                    metrics = run_dataset(dataset, run)
-                    results[change][dataset.name].append(metrics)
-                    rows += [(part, change, text or "default", dataset.name, seed, key,
-                              float(value)) for key, value in metrics.items()
-                             if isinstance(value, (int, float)) and key != "seed"]
-    path = Path(args.out) / "ablation.csv"
-    table = pd.DataFrame(rows, columns=["part", "change", "setting", "dataset", "seed",
-                                        "measure", "value"])
-    if path.is_file():
-        earlier = pd.read_csv(path)
-        table = pd.concat([earlier[earlier["part"] != part], table], ignore_index=True)
-    table.to_csv(path, index=False)
-    say(args.quiet, f"ablation {part}: {len(rows)} measures -> {path}")
-    return results
 
 
 ATTRIBUTE_LINE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)(\S+)""",
@@ -413,8 +406,6 @@ class TabularEncoder:
     share of the rows), nominal attributes one-hot, and back exactly."""
 
     def __init__(self, frame, numeric="range"):
-        if numeric not in ("range", "quantile"):
-            raise ValueError(f"numeric must be 'range' or 'quantile', not {numeric!r}")
         self.numeric, self.columns, self.width = numeric, [], 0
         for name in frame.columns:
             self.columns.append(self._fit_column(name, frame[name], self.width))
@@ -431,17 +422,6 @@ class TabularEncoder:
             knots, counts = np.unique(numbers, return_counts=True)
             spec.update(knots=knots, cumulative=np.cumsum(counts) / counts.sum())
         return ColumnSpec(name, "numeric", offset, 1, **spec)
-
-    def members(self):
-        """A (width x columns) 0/1 matrix: which encoded columns belong to which record."""
-        members = np.zeros((self.width, len(self.columns)), dtype="float32")
-        for index, spec in enumerate(self.columns):
-            members[spec.offset:spec.end, index] = 1.0
-        return members
-
-    def nominal_mask(self):
-        """A (width,) boolean vector: which encoded columns hold a nominal attribute's category."""
-        return self.members() @ [spec.kind == "nominal" for spec in self.columns] > 0
 
     def transform(self, frame, rng=None):
         """Encode a frame. With rng, quantile-scaled values are spread at random inside their
@@ -530,12 +510,6 @@ def describe_network(model, optimizer, role, output):
                          f"β₁ {config['beta_1']:g}, β₂ {config['beta_2']:g}"}
 
 
-def plain_constants(constants):
-    """A script's upper-case constants of plain types (what --set changes and the report lists)."""
-    return {name: value for name, value in constants.items()
-            if name.isupper() and type(value) in (bool, int, float, str)}
-
-
 def averaged_copy(build):
     """(model, average): two networks from build(), the running average of the first starting
     equal to it."""
@@ -562,77 +536,96 @@ def gradient_step(optimizer, tape, loss, model):
     optimizer.apply_gradients(zip(tape.gradient(loss, weights), weights))
 
 
-class SnapToRecords(keras.layers.Layer):
-    """Straight-through choice: forward, each nominal attribute's largest output becomes its
-    category (one-hot, the first of equals), numbers pass as they are (under quantile scaling
-    every value decodes to one the file holds); backward, the gradient of the smooth output."""
+class ColumnHeads(keras.layers.Layer):
+    """The generator's output heads, one per encoder record: tanh for each number, a softmax
+    over each nominal attribute's categories."""
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
-        self.members, self.nominal = encoder.members(), encoder.nominal_mask()
-        self.starts = [spec.offset for spec in encoder.columns]
+        self.columns = encoder.columns
 
     def call(self, encoded):
-        is_max = keras.ops.cast(encoded >= keras.ops.matmul(
-            column_max(encoded, self.members), self.members.T), encoded.dtype)
-        running = keras.ops.cumsum(is_max, axis=1)  # maxima so far, counted within the column
-        before = keras.ops.matmul(keras.ops.take(running - is_max, self.starts, axis=1),
-                                  self.members.T)
-        hard = keras.ops.where(self.nominal, is_max * keras.ops.cast(running - before == 1,
-                                                                     encoded.dtype), encoded)
-        return encoded + keras.ops.stop_gradient(hard - encoded)
+        return keras.ops.concatenate([self.head(spec, encoded[:, spec.offset:spec.end])
+                                      for spec in self.columns], axis=1)
+
+    def head(self, spec, block):
+        return keras.ops.tanh(block) if spec.kind == "numeric" else keras.ops.softmax(block)
 
 
-def column_max(values, members):
-    """Each encoder record's largest value in each row of values: (rows, records)."""
-    in_column = keras.ops.expand_dims(members.T > 0, 0)
-    return keras.ops.max(keras.ops.where(in_column, keras.ops.expand_dims(values, 1), -np.inf),
-                         axis=2)
+class SnapToRecords(ColumnHeads):
+    """Straight-through exact records: forward, each nominal attribute's first largest output
+    becomes its category (one-hot), numbers pass as they are (under quantile scaling every value
+    decodes to one the file holds); backward, the gradient of the smooth output."""
 
-
-class ColumnHeads(keras.layers.Layer):
-    """The generator's output heads, one per encoder record, applied to one linear layer of the
-    encoded width at once: tanh for each number, a softmax over each nominal attribute's
-    categories."""
-
-    def __init__(self, encoder, **kwargs):
-        super().__init__(**kwargs)
-        self.members, self.nominal = encoder.members(), encoder.nominal_mask()
-
-    def call(self, logits):
-        # a softmax within each column: subtract the column's largest logit, normalise per column
-        shifted = logits - keras.ops.stop_gradient(keras.ops.matmul(
-            column_max(logits, self.members), self.members.T))
-        exponent = keras.ops.exp(shifted)
-        totals = keras.ops.matmul(keras.ops.matmul(exponent, self.members), self.members.T)
-        return keras.ops.where(self.nominal, exponent / totals, keras.ops.tanh(logits))
+    def head(self, spec, block):
+        if spec.kind == "numeric":
+            return block
+        hard = keras.ops.one_hot(keras.ops.argmax(block, axis=1), spec.width, dtype=block.dtype)
+        return block + keras.ops.stop_gradient(hard - block)
 
 
 def build_generator(n_inputs, encoder, name="generator"):
-    """An MLP whose output heads follow the encoder's records (see ColumnHeads); SnapToRecords
-    turns its output into exact records."""
+    """An MLP whose output heads follow the encoder's records (see ColumnHeads)."""
     mlp = build_mlp(n_inputs, encoder.width, name=name)
     return keras.Model(mlp.input, ColumnHeads(encoder)(mlp.output), name=name)
 
 
-class TrainingMonitor(keras.callbacks.Callback):
-    """Records every epoch's metrics and prints them PROGRESS_LINES times over the epochs asked."""
+def progress_printer(quiet):
+    """Prints an epoch's metrics PROGRESS_LINES times over the epochs asked, unless quiet."""
 
-    def __init__(self, quiet):
-        super().__init__()
-        self.quiet, self.rows = quiet, []
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.rows.append({"epoch": epoch + 1, **{key: float(value) for key, value in logs.items()}})
-        epochs = self.params["epochs"]
+    def line(epoch, logs):
+        epochs = printer.params["epochs"]
         if (epoch + 1) % max(1, epochs // PROGRESS_LINES) == 0 or epoch + 1 == epochs:
             numbers = "  ".join(f"{key} {float(value):.3f}" for key, value in logs.items())
-            say(self.quiet, f"epoch {epoch + 1:4d}/{epochs}  {numbers}")
+            say(quiet, f"epoch {epoch + 1:4d}/{epochs}  {numbers}")
+
+    printer = keras.callbacks.LambdaCallback(on_epoch_end=line)
+    return printer
+
+
+class CheckedStopping(keras.callbacks.EarlyStopping):
+    """Keras's early stopping, lower better, on a check(model) taken every `every` epochs and at
+    the last: each value is the mean of it and the `smooth` - 1 checks before. Stops after
+    `patience` checks that beat the best by at most min_delta; restores the best's weights."""
+
+    def __init__(self, name, check, patience, min_delta, every=1, smooth=1):
+        super().__init__(monitor=name, min_delta=min_delta, patience=patience, mode="min",
+                         restore_best_weights=True)
+        self.check, self.every, self.smooth = check, every, smooth
+
+    def on_train_begin(self, logs=None):
+        super().on_train_begin(logs)
+        self.checks, self.values = {}, []  # {epoch: averaged check}, raw checks
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_run = epoch + 1
+        if (epoch + 1) % self.every and epoch + 1 < self.params["epochs"]:
+            return
+        self.values.append(float(self.check(self.model)))
+        self.checks[epoch + 1] = float(np.mean(self.values[-self.smooth:]))
+        super().on_epoch_end(epoch, {**(logs or {}), self.monitor: self.checks[epoch + 1]})
+
+    def history(self, history):
+        """Keras's History as a frame, one row an epoch, with the check where it was taken."""
+        frame = pd.DataFrame({"epoch": np.arange(1, len(history.epoch) + 1),
+                              **{metric.name: history.history[metric.name]
+                                 for metric in self.model.metrics}})
+        frame[self.monitor] = frame["epoch"].map(self.checks)
+        return frame
+
+    @property
+    def summary(self):
+        """For metrics.json: the epoch used, whether converged, epochs run, the check there."""
+        used = self.best_epoch + 1
+        return {"epoch_used": used, "converged": self.stopped_epoch > 0,
+                "epochs_run": self.epochs_run, f"{self.monitor}_used": self.checks[used],
+                f"{self.monitor}_first": next(iter(self.checks.values()))}
 
 
 def plot_history(history, path, title, used=None):
-    """A panel per kind of column over the epochs; a dotted line marks the epoch used."""
-    panels = {"loss": [], "accuracy": []}
+    """A panel per kind of column over the epochs (loss, gap, accuracy, check); a dotted line
+    marks the epoch used."""
+    panels = {"loss": [], "gap": [], "accuracy": []}
     for column in history.columns.drop("epoch"):
         kind = "accuracy" if "accuracy" in column else column.rsplit("_", 1)[-1]
         panels.setdefault(kind, []).append(column)
@@ -646,8 +639,12 @@ def plot_history(history, path, title, used=None):
                       marker="." if len(taken) < len(history) else None)
         if used is not None:
             axis.axvline(used, color="grey", linestyle=":", linewidth=1)
-        if kind == "accuracy":
-            axis.axhline(0.5, color="grey", linestyle=":", linewidth=1)
+        if kind in ("accuracy", "gap"):
+            axis.axhline(0.5 if kind == "accuracy" else 0.0, color="grey", linestyle=":",
+                         linewidth=1)
+        if kind == "gap":  # a scale for who leads, not for the first epochs' swing
+            bound = 1.3 * np.nanpercentile(np.abs(history[columns].to_numpy()), 95)
+            axis.set_ylim(-bound, bound)
         axis.set_ylabel(AXIS_LABELS.get(kind, kind))
         if len(columns) > 1:  # above the curves, in room made at the top of the panel
             low, high = axis.get_ylim()
@@ -659,47 +656,16 @@ def plot_history(history, path, title, used=None):
     save_figure(figure, path)
 
 
-def stopping_rule(values, patience, min_improvement, smooth=1):
-    """(best index, converged) of a check's values, lower better, each the mean of up to `smooth`;
-    converged once the last `patience` beat the best before by less than min_improvement."""
-    smoothed = [np.mean(values[max(0, i - smooth + 1):i + 1]) for i in range(len(values))]
-    converged = (len(values) > patience
-                 and min(smoothed[-patience:]) > min(smoothed[:-patience]) - min_improvement)
-    return int(np.argmin(smoothed)), bool(converged)
-
-
-class BestEpoch(keras.callbacks.Callback):
-    """Every `every` epochs and at the last, logs check(model) as `name`, keeps networks(model)'s
-    weights at the best check, stops once stopping_rule converges, restores the kept weights."""
-
-    def __init__(self, name, check, networks, patience, min_improvement, every=1, smooth=1):
-        super().__init__()
-        self.name, self.check, self.networks, self.every = name, check, networks, every
-        self.rule = dict(patience=patience, min_improvement=min_improvement, smooth=smooth)
-        self.epochs, self.values, self.kept, self.converged = [], [], None, False
-
-    def on_epoch_end(self, epoch, logs=None):
-        self.epochs_run = epoch + 1
-        if (epoch + 1) % self.every and epoch + 1 < self.params["epochs"]:
-            return
-        logs[self.name] = float(self.check(self.model))
-        self.epochs.append(epoch + 1)
-        self.values.append(logs[self.name])
-        self.best, self.converged = stopping_rule(self.values, **self.rule)
-        if self.best == len(self.values) - 1:
-            self.kept = [network.get_weights() for network in self.networks(self.model)]
-        self.model.stop_training = self.converged
-
-    def on_train_end(self, logs=None):
-        for network, weights in zip(self.networks(self.model), self.kept):
-            network.set_weights(weights)
-
-    @property
-    def summary(self):
-        """For metrics.json: the epoch used, whether converged, epochs run, the check there."""
-        return {"epoch_used": self.epochs[self.best], "converged": self.converged,
-                "epochs_run": self.epochs_run, f"{self.name}_used": self.values[self.best],
-                f"{self.name}_first": self.values[0]}
+def histogram(parts, labels, path, bins, stacked=False, **labelled):
+    """Two groups of values in [0, 1] in `bins` bars (red, blue; stacked or side by side) with
+    the legend above them; labelled: the axes' title and labels."""
+    figure, axis = plt.subplots(figsize=(HALF_WIDTH, 2.2))
+    axis.hist(parts, bins=np.linspace(0, 1, bins + 1), stacked=stacked,
+              color=["tab:red", "tab:blue"], label=labels)
+    axis.set(**labelled)
+    axis.set_ylim(top=1.4 * axis.get_ylim()[1])  # room for the legend above the bars
+    axis.legend(loc="upper center", framealpha=0.8)
+    save_figure(figure, path)
 
 
 # --- Measures both parts use ----------------------------------------------------------------------

@@ -5,11 +5,13 @@ python part1_gan.py   (both datasets; or --dataset diabetes|german_credit|PATH.a
 Every column, the class included, is modelled. Each batch takes one discriminator step (logistic
 loss plus an R1 penalty on real rows) and one non-saturating generator step; rows come from a
 running average of the generator (`EMA`), whose check every CHECK_EVERY epochs picks the epoch
-used (`common.BestEpoch`). Two judges score the rows: the discriminator and a two-sample
+used (`common.CheckedStopping`). With SNAP the discriminator sees generated rows as the exact
+records they decode to. Two judges score the rows: the discriminator and a two-sample
 classifier (`detector` in files). Results land in OUT/<dataset>/part1/.
 """
 
 import time
+from dataclasses import asdict, dataclass
 
 import common  # first: it configures the Keras backend
 import report
@@ -18,30 +20,39 @@ import numpy as np
 import pandas as pd
 import tensorflow as tf
 from common import say
+from scipy.stats import bootstrap
 from sklearn.decomposition import PCA
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from threadpoolctl import threadpool_limits
 
-NOISE_DIM = 32
-BATCH_SIZE = 128
-LEARNING_RATE = 1e-3
-EMA = 0.99  # decay of the generator's running weight average
-R1_WEIGHT = 10.0
-SCALING = "quantile"  # of the numbers: "quantile" (uniform in [-1, 1]) or "range" (linear)
-EPOCHS = 400  # cap: training stops earlier once the check has converged
-CHECK_EVERY = 20  # epochs between checks
-CHECK_ROWS = 1000  # at most this many real rows, and as many generated rows, per check
-CHECK_ROUNDS = 50  # boosting rounds of the check's classifier (one thread: cheap under load)
-SMOOTH = 2  # a check's value: the mean AUC of it and the SMOOTH - 1 checks before it
-PATIENCE = 4  # converged: the last PATIENCE checks beat the best before by at most MIN_IMPROVEMENT
-MIN_IMPROVEMENT = 0.01
-BOOTSTRAP = 2000  # resamples of the 95% intervals
-EXAMPLES = 10  # rows in fooled.csv and not_fooled.csv
-RANDOM_SAMPLES = 100
-ABLATION = {"the trained generator samples, not the average": "EMA=0", "no R1 penalty":
-            "R1_WEIGHT=0", "numbers scaled linearly, not by quantiles": "SCALING=range"}
 
+@dataclass(frozen=True)
+class Settings:
+    """Every constant of Part 1 (`--set NAME=VALUE` changes one)."""
+
+    NOISE_DIM: int = 32
+    BATCH_SIZE: int = 128
+    LEARNING_RATE: float = 1e-3
+    EMA: float = 0.99  # decay of the generator's running weight average
+    R1_WEIGHT: float = 10.0
+    SNAP: bool = True  # the discriminator sees generated rows snapped to exact records
+    SCALING: str = "quantile"  # of the numbers: "quantile" (uniform in [-1, 1]) or "range"
+    EPOCHS: int = 400  # cap: training stops earlier once the check has converged
+    CHECK_EVERY: int = 20  # epochs between checks
+    CHECK_ROWS: int = 1000  # at most this many real rows, and as many generated, per check
+    CHECK_ROUNDS: int = 50  # boosting rounds of the check's classifier (one thread)
+    SMOOTH: int = 2  # a check's value: the mean AUC of it and the SMOOTH - 1 checks before
+    PATIENCE: int = 4  # converged: PATIENCE checks beat the best by at most MIN_IMPROVEMENT
+    MIN_IMPROVEMENT: float = 0.01
+    BOOTSTRAP: int = 2000  # resamples of the 95% intervals
+    EXAMPLES: int = 10  # rows in fooled.csv and not_fooled.csv
+    RANDOM_SAMPLES: int = 100
+
+
+ABLATION = {"the trained generator samples, not the average": "EMA=0", "no R1 penalty":
+            "R1_WEIGHT=0", "numbers scaled linearly, not by quantiles": "SCALING=range",
+            "generated rows not snapped for the discriminator": "SNAP=false"}
 
 # --- Model ----------------------------------------------------------------------------------------
 
@@ -50,15 +61,16 @@ class TabularGAN(keras.Model):
     """Generator and discriminator trained together by fit(): one discriminator step (logistic
     loss + R1 penalty on real rows) and one non-saturating generator step per batch."""
 
-    def __init__(self, build_generator, discriminator, seed):
+    def __init__(self, settings, encoder, seed):
         super().__init__()
+        self.settings = settings
         # the one trained, and its average: the one sampled
-        self.generator, self.average_generator = common.averaged_copy(build_generator)
-        self.discriminator = discriminator
-        self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9)
-        self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5, beta_2=0.9)
-        self.r1_weight = R1_WEIGHT
-        self.noise_dim = self.generator.input_shape[-1]
+        self.generator, self.average_generator = common.averaged_copy(
+            lambda: common.build_generator(settings.NOISE_DIM, encoder))
+        self.discriminator = common.build_mlp(encoder.width, name="discriminator")
+        self.snap = common.SnapToRecords(encoder) if settings.SNAP else keras.layers.Identity()
+        self.d_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5, beta_2=0.9)
+        self.g_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5, beta_2=0.9)
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -68,7 +80,11 @@ class TabularGAN(keras.Model):
         return list(self.trackers.values())
 
     def noise(self, count):
-        return keras.random.normal((count, self.noise_dim), seed=self.seed_generator)
+        return keras.random.normal((count, self.settings.NOISE_DIM), seed=self.seed_generator)
+
+    def fake(self, noise):
+        """Generated rows as the discriminator sees them (snapped with SNAP)."""
+        return self.snap(self.generator(noise, training=True))
 
     def discriminator_objective(self, real, fake):
         """(objective, logistic loss, real logits, fake logits): the objective adds the R1
@@ -81,20 +97,20 @@ class TabularGAN(keras.Model):
         fake_logits = self.discriminator(fake, training=True)
         d_loss = 0.5 * (tf.reduce_mean(tf.nn.softplus(-real_logits))
                         + tf.reduce_mean(tf.nn.softplus(fake_logits)))
-        return d_loss + 0.5 * self.r1_weight * r1_penalty, d_loss, real_logits, fake_logits
+        return d_loss + 0.5 * self.settings.R1_WEIGHT * r1_penalty, d_loss, real_logits, fake_logits
 
     def train_step(self, real):
         count = tf.shape(real)[0]
-        fake = self.generator(self.noise(count), training=True)
+        fake = self.fake(self.noise(count))
         with tf.GradientTape() as tape:
             d_objective, d_loss, real_logits, fake_logits = self.discriminator_objective(real, fake)
         common.gradient_step(self.d_optimizer, tape, d_objective, self.discriminator)
 
         with tf.GradientTape() as tape:
-            logits = self.discriminator(self.generator(self.noise(count), training=True))
+            logits = self.discriminator(self.fake(self.noise(count)))
             g_loss = tf.reduce_mean(tf.nn.softplus(-logits))
         common.gradient_step(self.g_optimizer, tape, g_loss, self.generator)
-        common.update_average(self.average_generator, self.generator, EMA)
+        common.update_average(self.average_generator, self.generator, self.settings.EMA)
 
         for tracker, value in zip(self.trackers.values(), (d_loss, g_loss, real_logits > 0,
                                                            fake_logits < 0)):
@@ -103,48 +119,49 @@ class TabularGAN(keras.Model):
 
     def sample(self, count, rng, trained=False):
         """Encoded rows from NumPy noise drawn with rng: of the averaged generator, or trained."""
-        noise = rng.standard_normal((count, self.noise_dim)).astype("float32")
+        noise = rng.standard_normal((count, self.settings.NOISE_DIM)).astype("float32")
         generator = self.generator if trained else self.average_generator
         return generator.predict(noise, batch_size=1024, verbose=0)
 
     def realness(self, encoded):
-        """The discriminator's probability that each encoded row is real."""
-        logits = self.discriminator.predict(encoded, batch_size=1024, verbose=0)[:, 0]
+        """The discriminator's probability that each encoded row (snapped with SNAP) is real."""
+        logits = self.discriminator.predict(self.snap(encoded), batch_size=1024, verbose=0)[:, 0]
         return 1.0 / (1.0 + np.exp(-logits))
 
 
 # --- Training -------------------------------------------------------------------------------------
 
 
-def fidelity_check(encoder, real, seed, rng):
+def fidelity_check(encoder, real, settings, seed, rng):
     """The check: ROC-AUC of a quick 2-fold two-sample test (one thread) of the averaged
     generator's rows for fixed noise against at most CHECK_ROWS fixed real rows; lower is better."""
-    real = common.at_most(real, CHECK_ROWS, seed)
-    noise = rng.standard_normal((len(real), NOISE_DIM)).astype("float32")
+    real = common.at_most(real, settings.CHECK_ROWS, seed)
+    noise = rng.standard_normal((len(real), settings.NOISE_DIM)).astype("float32")
 
     def check(gan):
         synthetic = encoder.inverse_transform(gan.average_generator(noise))
         with threadpool_limits(1):
-            return common.two_sample_test(encoder, real, synthetic, seed, 2, CHECK_ROUNDS)[0]
+            return common.two_sample_test(encoder, real, synthetic, seed, 2,
+                                          settings.CHECK_ROUNDS)[0]
     return check
 
 
-def train(dataset, encoder, epochs, seed, rng, quiet):
-    """Fit the GAN until the check converges (or for `epochs`); the networks of the best check
+def train(dataset, encoder, settings, seed, rng, quiet):
+    """Fit the GAN until the check converges (or for EPOCHS); the networks of the best check
     are kept. Returns the GAN, the per-epoch history and the convergence summary and seconds."""
-    gan = TabularGAN(lambda: common.build_generator(NOISE_DIM, encoder),
-                     common.build_mlp(encoder.width, name="discriminator"), seed)
-    batch_size = min(BATCH_SIZE, len(dataset.frame))
+    gan = TabularGAN(settings, encoder, seed)
+    batch_size = min(settings.BATCH_SIZE, len(dataset.frame))
     gan.compile(steps_per_execution=-(-len(dataset.frame) // batch_size))  # one call per epoch
-    best = common.BestEpoch("check_auc", fidelity_check(encoder, dataset.frame, seed, rng),
-                            lambda gan: (gan.generator, gan.average_generator, gan.discriminator),
-                            PATIENCE, MIN_IMPROVEMENT, every=CHECK_EVERY, smooth=SMOOTH)
-    monitor = common.TrainingMonitor(quiet)  # after the check: it records check_auc too
+    stopping = common.CheckedStopping(
+        "check_auc", fidelity_check(encoder, dataset.frame, settings, seed, rng),
+        settings.PATIENCE, settings.MIN_IMPROVEMENT, settings.CHECK_EVERY, settings.SMOOTH)
     start = time.perf_counter()
     rows = common.shuffled_batches(encoder.transform(dataset.frame, rng=rng), batch_size, seed)
-    gan.fit(rows, epochs=epochs, shuffle=False, verbose=0,  # the dataset shuffles
-            callbacks=[best, monitor])
-    return gan, pd.DataFrame(monitor.rows), best.summary, time.perf_counter() - start
+    history = gan.fit(rows, epochs=settings.EPOCHS, shuffle=False, verbose=0,  # rows shuffle
+                      callbacks=[stopping, common.progress_printer(quiet)])
+    history = stopping.history(history)
+    history.insert(3, "loss_gap", history["g_loss"] - history["d_loss"])
+    return gan, history, stopping.summary, time.perf_counter() - start
 
 
 # --- Analysis -------------------------------------------------------------------------------------
@@ -175,13 +192,13 @@ def copy_rate(real, synthetic):
 JUDGES = {"discriminator": "the GAN's discriminator", "detector": "the two-sample classifier"}
 
 
-def judge(scores, distances, picked, rng):
+def judge(scores, distances, picked, settings, rng):
     """One judge's numbers (groups fooled or not at 0.5, their distances and gap, the `picked`
     samples that passed, their score range) and its EXAMPLES most and least convincing rows."""
     fooled = scores >= 0.5
     by_score = np.argsort(-scores, kind="stable")
     groups = {"fooled": distances[fooled], "not_fooled": distances[~fooled]}
-    gap = distance_gap(groups["not_fooled"], groups["fooled"], rng)
+    gap = distance_gap(groups["not_fooled"], groups["fooled"], settings.BOOTSTRAP, rng)
     numbers = {"passed_of_100": int(sum(scores[picked] >= 0.5)),
                "score_min_of_100": float(scores[picked].min()),
                "score_max_of_100": float(scores[picked].max()),
@@ -189,19 +206,19 @@ def judge(scores, distances, picked, rng):
                **{f"mean_distance_{name}": float(group.mean()) if len(group) else None
                   for name, group in groups.items()},
                **dict(zip(("distance_gap", "distance_gap_low", "distance_gap_high"), gap))}
-    return numbers, {"fooled": by_score[fooled[by_score]][:EXAMPLES],
-                     "not_fooled": by_score[~fooled[by_score]][::-1][:EXAMPLES]}
+    return numbers, {"fooled": by_score[fooled[by_score]][:settings.EXAMPLES],
+                     "not_fooled": by_score[~fooled[by_score]][::-1][:settings.EXAMPLES]}
 
 
-def distance_gap(not_fooled, fooled, rng):
+def distance_gap(not_fooled, fooled, resamples, rng):
     """(gap, low, high): mean distance of the rows that did not fool a judge minus those that did,
-    with a 95% interval from BOOTSTRAP resamples of each group; Nones when a group is empty."""
+    with a 95% percentile bootstrap interval; Nones when a group is empty."""
     if not len(fooled) or not len(not_fooled):
         return None, None, None
-    draws = [group[rng.integers(len(group), size=(BOOTSTRAP, len(group)))].mean(axis=1)
-             for group in (not_fooled, fooled)]
-    low, high = np.percentile(draws[0] - draws[1], [2.5, 97.5])
-    return float(not_fooled.mean() - fooled.mean()), float(low), float(high)
+    interval = bootstrap((not_fooled, fooled), lambda one, other, axis: one.mean(axis)
+                         - other.mean(axis), n_resamples=resamples, method="percentile",
+                         rng=rng).confidence_interval
+    return float(not_fooled.mean() - fooled.mean()), float(interval.low), float(interval.high)
 
 
 def example_table(samples, scores, real, nearest, distances, order, detector):
@@ -262,10 +279,10 @@ def plot_samples(name, encoder, real, fooled, not_fooled, path, seed):
 # --- Main -----------------------------------------------------------------------------------------
 
 
-def analyse(gan, encoder, dataset, rng, seed):
+def analyse(gan, encoder, dataset, settings, rng, seed):
     """The synthetic rows, both judges' verdicts on them (3a, 3b), and the fidelity measures."""
     real = dataset.frame
-    synthetic_x = gan.sample(max(len(real), RANDOM_SAMPLES), rng)
+    synthetic_x = gan.sample(max(len(real), settings.RANDOM_SAMPLES), rng)
     synthetic = encoder.inverse_transform(synthetic_x)
     # 3a looks at the first MEASURE_ROWS synthetic rows (all of them for the assignment's data)
     examined = synthetic.iloc[:common.MEASURE_ROWS]
@@ -274,8 +291,9 @@ def analyse(gan, encoder, dataset, rng, seed):
               "detector": detector_scores.to_numpy()}
     (nearest, distances), (_, real_distances) = common.nearest_rows(
         encoder.transform(real), encoder.transform(examined), None)
-    picked = rng.choice(len(examined), RANDOM_SAMPLES, replace=False)
-    verdicts = {detector: judge(scores[detector], distances, picked, rng) for detector in JUDGES}
+    picked = rng.choice(len(examined), settings.RANDOM_SAMPLES, replace=False)
+    verdicts = {detector: judge(scores[detector], distances, picked, settings, rng)
+                for detector in JUDGES}
     tables = {label: pd.concat([example_table(examined, scores, real, nearest, distances,
                                               verdicts[detector][1][label], detector)
                                 for detector in JUDGES], ignore_index=True)
@@ -285,7 +303,7 @@ def analyse(gan, encoder, dataset, rng, seed):
     random_samples[[f"{detector}_score" for detector in JUDGES]] = scores_of_picked
     random_samples[["passed", "passed_detector"]] = scores_of_picked >= 0.5
     # the generator the discriminator last trained against, scored by the same discriminator
-    trained_passed = gan.realness(gan.sample(RANDOM_SAMPLES, rng, trained=True)) >= 0.5
+    trained_passed = gan.realness(gan.sample(settings.RANDOM_SAMPLES, rng, trained=True)) >= 0.5
     independent = common.independent_columns(real, len(real), rng)
     tstr, trtr = class_accuracies(dataset, synthetic, seed)
     metrics = {"synthetic_rows": len(synthetic), "examined_rows": len(examined),
@@ -302,20 +320,21 @@ def analyse(gan, encoder, dataset, rng, seed):
     return synthetic, tables, random_samples, metrics
 
 
-def run_dataset(dataset, args):
+def run_dataset(dataset, args, settings):
     """Train on one dataset, analyse what the GAN made and write OUT/<dataset>/part1/."""
     started = time.perf_counter()
     rng = common.seed_everything(args.seed)
-    encoder = common.TabularEncoder(dataset.frame, numeric=SCALING)
+    encoder = common.TabularEncoder(dataset.frame, numeric=settings.SCALING)
     say(args.quiet, f"{dataset.name}: {len(dataset.frame)} rows, {encoder.width} encoded columns, "
-                    f"{args.epochs} epochs")
-    gan, history, convergence, train_seconds = train(dataset, encoder, args.epochs, args.seed, rng,
+                    f"{settings.EPOCHS} epochs")
+    gan, history, convergence, train_seconds = train(dataset, encoder, settings, args.seed, rng,
                                                     args.quiet)
     used = history.iloc[convergence["epoch_used"] - 1]
-    synthetic, tables, random_samples, measured = analyse(gan, encoder, dataset, rng, args.seed)
+    synthetic, tables, random_samples, measured = analyse(gan, encoder, dataset, settings, rng,
+                                                          args.seed)
     metrics = {
         **dataset.summary, **measured,
-        "epochs": args.epochs, **convergence, "train_seconds": round(train_seconds, 2),
+        "epochs": settings.EPOCHS, **convergence, "train_seconds": round(train_seconds, 2),
         **lead_statistics(history),
         **{f"{when}_{name}": float(row[name]) for when, row in (("used", used),
                                                                   ("final", history.iloc[-1]))
@@ -324,7 +343,7 @@ def run_dataset(dataset, args):
         "architecture": [common.describe_network(*network) for network in (  # the networks
             (gan.generator, gan.g_optimizer, "G(Z): a row from noise", "heads"),
             (gan.discriminator, gan.d_optimizer, "D(row): real or not", "logit"))],
-        "settings": {**common.plain_constants(globals()), "EPOCHS": args.epochs},
+        "settings": asdict(settings),
     }
 
     with common.output_folder(args.out, dataset.name, "part1") as folder:
@@ -332,6 +351,10 @@ def run_dataset(dataset, args):
                             used=convergence["epoch_used"])
         plot_samples(dataset.name, encoder, dataset.frame, tables["fooled"], tables["not_fooled"],
                      folder / "samples.png", args.seed)
+        common.histogram([random_samples[f"{judge}_score"] for judge in JUDGES],
+                         list(JUDGES.values()), folder / "scores_100.png", 20,
+                         xlabel="probability of being real (≥ 0.5: passed)", ylabel="samples",
+                         title=f"{dataset.name}: {len(random_samples)} random samples")
         for name, frame in {"losses": history, **tables, "samples_100": random_samples,
                             "synthetic": synthetic}.items():
             frame.to_csv(folder / f"{name}.csv", index=False)
@@ -346,7 +369,8 @@ def run_dataset(dataset, args):
 
 
 def main(argv=None):
-    args, metrics = common.run_datasets(argv, run_dataset)
+    args, metrics = common.run_datasets(argv, __doc__.splitlines()[0], Settings(), ABLATION,
+                                        run_dataset)
     report.write_report(args.out, args.quiet)
     return metrics
 

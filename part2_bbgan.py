@@ -12,6 +12,7 @@ improving. Results land in OUT/<dataset>/part2/.
 """
 
 import time
+from dataclasses import asdict, dataclass
 
 import common  # first: it configures the Keras backend
 import report
@@ -24,25 +25,32 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
 
-NOISE_DIM = 16
-GROUPS = 64  # desired confidences per training step
-GROUP_SIZE = 4  # rows asked for each of them
-EPOCHS = 200  # the most epochs a run may take when the criterion does not hold before
-PATIENCE = 10  # epochs over which the held-out error must still improve
-MIN_IMPROVEMENT = 0.002  # by this much of mean |C - Y|, else training has converged
-LEARNING_RATE = 2e-3
-EMA = 0.99  # decay of the running average of the generator's weights, which samples
-ADVERSARIAL_WEIGHT = 1.0  # of the figure-1 discriminator in the generator's loss
-REALISM_WEIGHT = 0.3  # of the realism critic in the generator's loss
-ANSWER_WEIGHT = 4.0  # of the answer head's loss in the discriminator's: a closer surrogate
-JUDGED_PRIOR = 3  # prior rows per generated row that the discriminator judges with a decoy C
-NEARER_RULE = False  # the verdict: learned from row, C and Y, or the scalar nearer the answer head
-SAMPLES = 1000  # draws of 4b, (Z, C) pairs of the held-out set, Cs of a training epoch
-BINS = 10  # ranges of confidence, 0.1 wide
-BASELINE_DRAWS = 6  # draws of uniform rows whose students are averaged into the baseline
-SCAN_ROWS = 200  # uniform rows, each scanned along every number (0: a uniform prior)
-SCAN_POINTS = 101  # values along each scan of one number
-PRIOR_ROWS = 4000  # rows drawn from the prior; their quantiles are the generator's space
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every constant of Part 2 (`--set NAME=VALUE` changes one)."""
+
+    NOISE_DIM: int = 16
+    GROUPS: int = 64  # desired confidences per training step
+    GROUP_SIZE: int = 4  # rows asked for each of them
+    EPOCHS: int = 200  # the most epochs a run may take when the criterion does not hold before
+    PATIENCE: int = 10  # epochs over which the held-out error must still improve
+    MIN_IMPROVEMENT: float = 0.002  # by this much of mean |C - Y|, else training has converged
+    LEARNING_RATE: float = 2e-3
+    EMA: float = 0.99  # decay of the running average of the generator's weights, which samples
+    ADVERSARIAL_WEIGHT: float = 1.0  # of the figure-1 discriminator in the generator's loss
+    REALISM_WEIGHT: float = 0.3  # of the realism critic in the generator's loss
+    ANSWER_WEIGHT: float = 4.0  # of the answer head's loss in the discriminator's
+    JUDGED_PRIOR: int = 3  # prior rows per generated row the discriminator judges with a decoy C
+    NEARER_RULE: bool = False  # true: the verdict is the scalar nearer the answer head's estimate
+    SAMPLES: int = 1000  # draws of 4b, (Z, C) pairs of the held-out set, Cs of a training epoch
+    BINS: int = 10  # ranges of confidence, 0.1 wide
+    BASELINE_DRAWS: int = 6  # draws of uniform rows whose students are averaged into the baseline
+    SCAN_ROWS: int = 200  # uniform rows, each scanned along every number (0: a uniform prior)
+    PRIOR_ROWS: int = 4000  # rows drawn from the prior; their quantiles are the generator's space
+
+
 ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
             "without the realism critic": "REALISM_WEIGHT=0",
             "without the answer head": "ANSWER_WEIGHT=0",
@@ -94,25 +102,26 @@ class BlackBox:
                                              "negative": described(confidence[~self.test_y])}}
 
 
-def scan_prior(schema, score, rng):
+def scan_prior(schema, score, settings, rng, points=101):
     """PRIOR_ROWS prior rows from queries only: each number's density is where the answer changes
     along it over SCAN_ROWS uniform rows; categories uniform. schema: a range encoder."""
-    grid = np.linspace(-1.0, 1.0, SCAN_POINTS, dtype="float32")
-    base = rng.uniform(-1.0, 1.0, size=(SCAN_ROWS, schema.width)).astype("float32")
+    scans, count = settings.SCAN_ROWS, settings.PRIOR_ROWS
+    grid = np.linspace(-1.0, 1.0, points, dtype="float32")
+    base = rng.uniform(-1.0, 1.0, size=(scans, schema.width)).astype("float32")
     densities = {}
     for spec in schema.columns:
-        if spec.kind == "numeric" and spec.high > spec.low and SCAN_ROWS:
-            rows = np.repeat(base, SCAN_POINTS, axis=0)
-            rows[:, spec.offset] = np.tile(grid, SCAN_ROWS)
-            answers = score(schema.inverse_transform(rows)).reshape(SCAN_ROWS, SCAN_POINTS)
+        if spec.kind == "numeric" and spec.high > spec.low and scans:
+            rows = np.repeat(base, points, axis=0)
+            rows[:, spec.offset] = np.tile(grid, scans)
+            answers = score(schema.inverse_transform(rows)).reshape(scans, points)
             changes = (np.diff(answers, axis=1) != 0).sum(axis=0).astype(float)
             if not changes.any():  # the box ignores this number: keep it uniform
                 changes[:] = 1.0
             densities[spec.offset] = changes / changes.sum()
-    prior = rng.uniform(-1.0, 1.0, size=(PRIOR_ROWS, schema.width)).astype("float32")
+    prior = rng.uniform(-1.0, 1.0, size=(count, schema.width)).astype("float32")
     for offset, density in densities.items():
-        interval = rng.choice(len(density), size=PRIOR_ROWS, p=density)
-        prior[:, offset] = grid[interval] + (grid[1] - grid[0]) * rng.uniform(size=PRIOR_ROWS)
+        interval = rng.choice(len(density), size=count, p=density)
+        prior[:, offset] = grid[interval] + (grid[1] - grid[0]) * rng.uniform(size=count)
     return schema.inverse_transform(prior)
 
 
@@ -147,16 +156,16 @@ class BlackBoxGAN(keras.Model):
     """Figure 1, fit() on batches of Cs: one box query per step (generated and prior rows), then
     the discriminator, the realism critic and the generator learn. answer: rows to the box's Ys."""
 
-    def __init__(self, encoder, answer, seed):
+    def __init__(self, settings, encoder, answer, seed):
         super().__init__()
-        self.answer = answer
+        self.settings, self.answer = settings, answer
         self.snap = common.SnapToRecords(encoder)
         self.soft_generator, self.average_generator = common.averaged_copy(
-            lambda: common.build_generator(NOISE_DIM + 1, encoder))
-        self.discriminator = build_discriminator(encoder.width, NEARER_RULE)
-        self.critic = RealismCritic(encoder.width)
-        self.g_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
-        self.d_optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
+            lambda: common.build_generator(settings.NOISE_DIM + 1, encoder))
+        self.discriminator = build_discriminator(encoder.width, settings.NEARER_RULE)
+        self.critic = RealismCritic(settings, encoder.width)
+        self.g_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5)
+        self.d_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5)
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "d_accuracy", "answer_loss", "critic_loss", "g_loss", "batch_mae"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -171,22 +180,23 @@ class BlackBoxGAN(keras.Model):
                                              training=training))
 
     def train_step(self, desired):
-        desired = tf.repeat(desired, GROUP_SIZE, axis=0)
-        noise = keras.random.normal((tf.shape(desired)[0], NOISE_DIM), seed=self.seed_generator)
+        desired = tf.repeat(desired, self.settings.GROUP_SIZE, axis=0)
+        noise = keras.random.normal((tf.shape(desired)[0], self.settings.NOISE_DIM),
+                                    seed=self.seed_generator)
         rows = self.generate(noise, desired)
+        judged = self.settings.JUDGED_PRIOR * tf.shape(rows)[0]  # prior rows judged, and queried:
         prior_rows = self.snap(keras.random.uniform(  # uniform in the prior's quantile space
-            (max(JUDGED_PRIOR, 1) * tf.shape(rows)[0], tf.shape(rows)[1]), -1.0, 1.0,
+            (tf.maximum(judged, tf.shape(rows)[0]), tf.shape(rows)[1]), -1.0, 1.0,
             seed=self.seed_generator))
         queries = tf.concat([rows, prior_rows], axis=0)
         answers = tf.reshape(tf.numpy_function(self.answer, [queries], tf.float32), (-1, 1))
         answered, prior_answers = tf.split(answers, [tf.shape(rows)[0], -1])
-        decoys = keras.random.uniform(  # a C for each judged prior row, which the box never saw
-            (JUDGED_PRIOR * tf.shape(rows)[0], 1), seed=self.seed_generator)
+        decoys = keras.random.uniform((judged, 1), seed=self.seed_generator)  # their C
         losses = {**self.fit_discriminator(queries, answers, tf.concat([desired, decoys], 0)),
                   "critic_loss": self.critic.fit(rows, desired, prior_rows, prior_answers),
                   "g_loss": self.fit_generator(noise, desired, answered),
                   "batch_mae": tf.abs(answered - desired)}
-        common.update_average(self.average_generator, self.soft_generator, EMA)
+        common.update_average(self.average_generator, self.soft_generator, self.settings.EMA)
         for name, value in losses.items():
             self.trackers[name].update_state(value)
         return {name: tracker.result() for name, tracker in self.trackers.items()}
@@ -210,7 +220,7 @@ class BlackBoxGAN(keras.Model):
                 tf.cast(swap, "float32"), logits))
             answer_loss = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 answers, answer_logits))
-            total = d_loss + ANSWER_WEIGHT * answer_loss
+            total = d_loss + self.settings.ANSWER_WEIGHT * answer_loss
         common.gradient_step(self.d_optimizer, tape, total, self.discriminator)
         return {"d_loss": d_loss, "answer_loss": answer_loss,
                 "d_accuracy": tf.cast((logits > 0) == swap, "float32")}
@@ -222,8 +232,8 @@ class BlackBoxGAN(keras.Model):
             swap, (logits, _) = self.judge(rows, desired, answered)
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 1.0 - tf.cast(swap, "float32"), logits))
-            loss = ADVERSARIAL_WEIGHT * fooled + REALISM_WEIGHT * self.critic.unrealistic(
-                rows, desired)
+            loss = (self.settings.ADVERSARIAL_WEIGHT * fooled
+                    + self.settings.REALISM_WEIGHT * self.critic.unrealistic(rows, desired))
         common.gradient_step(self.g_optimizer, tape, loss, self.soft_generator)
         return loss
 
@@ -237,18 +247,19 @@ class RealismCritic:
     """Tells generated rows with their C from prior rows with the box's answer, the prior's rows
     weighted so that their answers count evenly over the BINS ranges, as the Cs do."""
 
-    def __init__(self, width):
+    def __init__(self, settings, width):
         self.network = common.build_mlp(width + 1, name="realism_critic")
-        self.optimizer = keras.optimizers.Adam(LEARNING_RATE, beta_1=0.5)
-        self.answer_counts = tf.Variable(tf.ones(BINS), trainable=False)  # prior's answers
+        self.optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5)
+        self.answer_counts = tf.Variable(tf.ones(settings.BINS), trainable=False)  # prior's Ys
 
     def even_weights(self, prior_answers):
         """Weights 1 / (BINS x share of the answer's bin so far), at most BINS, mean 1."""
-        bins = tf.cast(tf.clip_by_value(prior_answers[:, 0] * BINS, 0, BINS - 1), "int32")
-        self.answer_counts.assign_add(tf.math.bincount(bins, minlength=BINS, maxlength=BINS,
+        count = self.answer_counts.shape[0]
+        bins = tf.cast(tf.clip_by_value(prior_answers[:, 0] * count, 0, count - 1), "int32")
+        self.answer_counts.assign_add(tf.math.bincount(bins, minlength=count, maxlength=count,
                                                        dtype="float32"))
         share = self.answer_counts / tf.reduce_sum(self.answer_counts)
-        weights = tf.minimum(tf.gather(1.0 / (BINS * share), bins), BINS)
+        weights = tf.minimum(tf.gather(1.0 / (count * share), bins), count)
         return weights / tf.reduce_mean(weights)
 
     def fit(self, rows, desired, prior_rows, prior_answers):
@@ -267,22 +278,24 @@ class RealismCritic:
         return tf.reduce_mean(tf.nn.softplus(-self.network(tf.concat([rows, desired], axis=1))))
 
 
-def train(encoder, score, epochs, seed, rng, quiet):
+def train(encoder, score, settings, seed, rng, quiet):
     """Train from the generator's encoder (the prior's quantile space) and the box's score of
     decoded rows, no real rows: (model, history, convergence summary, seconds)."""
-    gan = BlackBoxGAN(encoder, lambda encoded: score(encoder.inverse_transform(encoded)), seed)
-    gan.compile(steps_per_execution=-(-SAMPLES // GROUPS))
-    noise = rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32")  # held-out (Z, C) pairs
-    asked = rng.uniform(size=SAMPLES).astype("float32")
-    best = common.BestEpoch(  # the check: the averaged generator's mean |C - Y| on them
+    gan = BlackBoxGAN(settings, encoder, lambda encoded: score(encoder.inverse_transform(encoded)),
+                      seed)
+    samples = settings.SAMPLES
+    gan.compile(steps_per_execution=-(-samples // settings.GROUPS))
+    noise = rng.standard_normal((samples, settings.NOISE_DIM)).astype("float32")  # held out
+    asked = rng.uniform(size=samples).astype("float32")
+    stopping = common.CheckedStopping(  # the check: the averaged generator's mean |C - Y|
         "heldout_mae", lambda gan: np.abs(gan.answer(gan.sample(noise, asked)) - asked).mean(),
-        lambda gan: [gan.average_generator], PATIENCE, MIN_IMPROVEMENT)
-    monitor = common.TrainingMonitor(quiet)
-    desired = rng.uniform(size=(SAMPLES, 1)).astype("float32")
+        settings.PATIENCE, settings.MIN_IMPROVEMENT)
+    desired = rng.uniform(size=(samples, 1)).astype("float32")
     start = time.perf_counter()
-    gan.fit(common.shuffled_batches(desired, GROUPS, seed), epochs=epochs, shuffle=False,
-            verbose=0, callbacks=[best, monitor])  # the dataset shuffles
-    return gan, pd.DataFrame(monitor.rows), best.summary, time.perf_counter() - start
+    history = gan.fit(common.shuffled_batches(desired, settings.GROUPS, seed),
+                      epochs=settings.EPOCHS, shuffle=False, verbose=0,  # the dataset shuffles
+                      callbacks=[stopping, common.progress_printer(quiet)])
+    return gan, stopping.history(history), stopping.summary, time.perf_counter() - start
 
 
 def diversity(encoded, real_encoded):
@@ -292,27 +305,27 @@ def diversity(encoded, real_encoded):
     return float((encoded.std(axis=0)[varying] / real_std[varying]).mean())
 
 
-def collapse_at_fixed_c(box, sample, real_encoded, rng, draws=200):
+def collapse_at_fixed_c(box, sample, noise_dim, real_encoded, rng, draws=200):
     """4d's test of collapse: many Z at each of five fixed C; per C, the distinct rows among the
     draws, their spread against the real rows' (as `diversity`) and their mean |C - Y|."""
     found = []
     for c in (0.1, 0.3, 0.5, 0.7, 0.9):
-        rows = sample(rng.standard_normal((draws, NOISE_DIM)).astype("float32"), np.full(draws, c))
+        rows = sample(rng.standard_normal((draws, noise_dim)).astype("float32"), np.full(draws, c))
         found.append({"c": c, "draws": draws, "distinct_rows": len(rows.drop_duplicates()),
                       "spread": diversity(box.encoder.transform(rows), real_encoded),
                       "mae": float(np.abs(box.score(rows) - c).mean())})
     return found
 
 
-def bin_index(confidence):
-    """Which of the BINS ranges of [0, 1] each confidence falls in (1.0 goes to the last)."""
-    return np.clip((np.asarray(confidence) * BINS).astype(int), 0, BINS - 1)
+def bin_index(confidence, bins):
+    """Which of the `bins` ranges of [0, 1] each confidence falls in (1.0 goes to the last)."""
+    return np.clip((np.asarray(confidence) * bins).astype(int), 0, bins - 1)
 
 
-def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, distances):
+def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, distances, count):
     """Per range of C and per class asked for ({"positive": C >= 0.5, "negative"}): error, class
     agreement, the box's answers; per range also diversity, nearest distance, test share."""
-    which = bin_index(desired)
+    which = bin_index(desired, count)
     frame = pd.DataFrame({"which": which, "error": np.abs(desired - answered),
                           "agrees": (desired >= 0.5) == (answered >= 0.5),
                           "answered": answered, "distance": distances})
@@ -323,10 +336,11 @@ def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, d
     bins = frame.groupby("which").agg(**stats, nearest_real_distance=("distance", "median"))
     bins.insert(6, "diversity", [diversity(encoded[which == index], real_encoded)
                                  for index in bins.index])
-    bins = bins.reindex(range(BINS)).fillna({"count": 0}).astype({"count": int})
-    bins["test_share"] = np.bincount(bin_index(test_confidence), minlength=BINS) / len(
+    bins = bins.reindex(range(count)).fillna({"count": 0}).astype({"count": int})
+    bins["test_share"] = np.bincount(bin_index(test_confidence, count), minlength=count) / len(
         test_confidence)
-    bins.insert(0, "bin", [f"{index / BINS:.1f}-{(index + 1) / BINS:.1f}" for index in bins.index])
+    bins.insert(0, "bin", [f"{index / count:.1f}-{(index + 1) / count:.1f}" for index in
+                           bins.index])
     return bins.reset_index(drop=True), by_class.to_dict("index")
 
 
@@ -356,38 +370,28 @@ def feature_table(real, generated, uniform):
     return table
 
 
-def stacked_histogram(parts, labels, path, **labelled):
-    """Two groups of confidences stacked in 0.05-wide bars (red, blue), the legend above them."""
-    figure, axis = common.plt.subplots(figsize=(common.HALF_WIDTH, 2.2))
-    axis.hist(parts, bins=np.linspace(0, 1, 2 * BINS + 1), stacked=True,
-              color=["tab:red", "tab:blue"], label=labels)
-    axis.set(**labelled)
-    axis.set_ylim(top=1.4 * axis.get_ylim()[1])  # room for the legend above the bars
-    axis.legend(loc="upper center", framealpha=0.8)
-    common.save_figure(figure, path)
-
-
-def plot_confidences(folder, name, box, desired, answered):
+def plot_confidences(folder, name, box, desired, answered, bins):
     """4a-4c's pictures: test-row confidences by true class, C against Y, the samples' scores
     by the class the forest gives them."""
     truly = box.test_y
-    stacked_histogram([box.test_confidence[truly], box.test_confidence[~truly]],
-                      [f"truly {box.positive}", f"truly {box.negative}"],
-                      folder / "test_confidence.png", ylabel="test rows",
-                      xlabel=f"forest confidence: probability of {box.positive!r}",
-                      title=f"{name}: forest on its 30% test rows")
+    common.histogram([box.test_confidence[truly], box.test_confidence[~truly]],
+                     [f"truly {box.positive}", f"truly {box.negative}"],
+                     folder / "test_confidence.png", 2 * bins, stacked=True, ylabel="test rows",
+                     xlabel=f"forest confidence: probability of {box.positive!r}",
+                     title=f"{name}: forest on its 30% test rows")
     figure, axis = common.plt.subplots(figsize=(common.HALF_WIDTH, 2.8))
     axis.scatter(desired, answered, s=3, alpha=0.5, label="one sample")
     axis.plot([0, 1], [0, 1], color="black", linestyle="--", linewidth=1, label="Y = C")
     axis.set(xlabel="desired confidence C", ylabel="forest's confidence Y", xlim=(0, 1),
-             ylim=(0, 1), title=f"{name}: C against Y, {SAMPLES} single draws")
+             ylim=(0, 1), title=f"{name}: C against Y, {len(desired)} single draws")
     axis.legend(loc="upper left", frameon=False)
     common.save_figure(figure, folder / "confidence_scatter.png")
     positive = answered >= 0.5
-    stacked_histogram([answered[positive], answered[~positive]],
-                      [f"scored {box.positive} (Y ≥ 0.5)", f"scored {box.negative}"],
-                      folder / "score_distribution.png", xlabel="forest's confidence Y",
-                      ylabel="samples", title=f"{name}: forest's scores of the samples")
+    common.histogram([answered[positive], answered[~positive]],
+                     [f"scored {box.positive} (Y ≥ 0.5)", f"scored {box.negative}"],
+                     folder / "score_distribution.png", 2 * bins, stacked=True,
+                     xlabel="forest's confidence Y", ylabel="samples",
+                     title=f"{name}: forest's scores of the samples")
 
 
 def architecture(gan):
@@ -402,7 +406,7 @@ def architecture(gan):
                                 "prior row with Y, or generated row with C?", "logit")]
 
 
-def run_dataset(dataset, args):
+def run_dataset(dataset, args, settings):
     """Black box, prior, training, 1000 single draws, measures: OUT/<dataset>/part2/."""
     started = time.perf_counter()
     rng = common.seed_everything(args.seed)
@@ -410,25 +414,27 @@ def run_dataset(dataset, args):
     summary = box.summary()
     say(args.quiet, f"{dataset.name}: black box accuracy {summary['accuracy']:.3f}, ROC-AUC "
                     f"{summary['roc_auc']:.3f}, confidence of {box.positive!r}")
-    prior = scan_prior(box.encoder, box.score, rng)  # the box's encoder: the schema's ranges
+    prior = scan_prior(box.encoder, box.score, settings, rng)  # the box's encoder: the schema
     encoder = common.TabularEncoder(prior, numeric="quantile")
-    gan, history, convergence, seconds = train(encoder, box.score, args.epochs, args.seed, rng,
+    gan, history, convergence, seconds = train(encoder, box.score, settings, args.seed, rng,
                                                args.quiet)
     queries, (answered_min, answered_max) = box.queries, box.answered  # training's queries
     def draw(noise, desired):  # the averaged generator's single draws, decoded
         return encoder.inverse_transform(gan.sample(noise, desired))
 
-    desired = rng.uniform(size=SAMPLES)
-    generated = draw(rng.standard_normal((SAMPLES, NOISE_DIM)).astype("float32"), desired)
+    desired = rng.uniform(size=settings.SAMPLES)
+    generated = draw(rng.standard_normal((len(desired), settings.NOISE_DIM)).astype("float32"),
+                     desired)
     answered = box.score(generated)
-    bins, features, metrics = measures(box, generated, desired, answered, args.seed, rng)
+    bins, features, metrics = measures(box, generated, desired, answered, settings, args.seed, rng)
     metrics["collapse_at_fixed_c"] = collapse_at_fixed_c(
-        box, draw, box.encoder.transform(pd.concat([box.train_rows, box.test_rows])), rng)
+        box, draw, settings.NOISE_DIM, box.encoder.transform(pd.concat([box.train_rows,
+                                                                        box.test_rows])), rng)
     metrics.update(**dataset.summary, **convergence, box=summary, blackbox_queries=queries,
-                   epochs=args.epochs, answered_min=answered_min, answered_max=answered_max,
+                   epochs=settings.EPOCHS, answered_min=answered_min, answered_max=answered_max,
                    train_seconds=round(seconds, 2), seed=args.seed,
                    architecture=architecture(gan),
-                   settings={**common.plain_constants(globals()), "EPOCHS": args.epochs})
+                   settings=asdict(settings))
     generated = generated.assign(desired_confidence=desired, blackbox_confidence=answered)
 
     with common.output_folder(args.out, dataset.name, "part2") as folder:
@@ -436,7 +442,7 @@ def run_dataset(dataset, args):
         for name, frame in {"generated_1000": generated, "confidence_bins": bins,
                             "features": features, "losses": history}.items():
             frame.to_csv(folder / f"{name}.csv", index=False)
-        plot_confidences(folder, dataset.name, box, desired, answered)
+        plot_confidences(folder, dataset.name, box, desired, answered, settings.BINS)
         common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
                             used=metrics["epoch_used"])
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
@@ -449,20 +455,19 @@ def run_dataset(dataset, args):
     return metrics
 
 
-def measures(box, generated, desired, answered, seed, rng):
+def measures(box, generated, desired, answered, settings, seed, rng):
     """The per-bin table, the feature table and every number of 4b-4d (the real rows are used
     here only); rng draws the baseline's uniform rows."""
-    drawn = [box.encoder.inverse_transform(rng.uniform(-1, 1, (SAMPLES, box.encoder.width)))
-             for _ in range(BASELINE_DRAWS)]
+    drawn = [box.encoder.inverse_transform(rng.uniform(-1, 1, (len(desired), box.encoder.width)))
+             for _ in range(settings.BASELINE_DRAWS)]
     uniform, encode = drawn[0], box.encoder.transform
     train_encoded, encoded = encode(box.train_rows), encode(generated)
     real_encoded = np.vstack([train_encoded, box.test_encoded])
     [(_, distances)] = common.nearest_rows(train_encoded, encoded)
     bins, by_class = confidence_bins(desired, answered, encoded, real_encoded,
-                                     box.test_confidence, distances)
+                                     box.test_confidence, distances, settings.BINS)
     filled, error = bins[bins["count"] > 0], np.abs(desired - answered)
-    peak = np.bincount(np.clip((answered * 2 * BINS).astype(int), 0, 2 * BINS - 1),
-                       minlength=2 * BINS)
+    peak = np.bincount(bin_index(answered, 2 * settings.BINS), minlength=2 * settings.BINS)
     students = [extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn]
     features = feature_table(box.train_rows, generated, uniform)
     return bins, features, {
@@ -472,7 +477,7 @@ def measures(box, generated, desired, answered, seed, rng):
         "mae_sd": float(error.std()),
         "class_agreement": float(((desired >= 0.5) == (answered >= 0.5)).mean()),
         "by_class": by_class,
-        "y_peak_bin": f"{peak.argmax() / (2 * BINS):.2f}-{(peak.argmax() + 1) / (2 * BINS):.2f}",
+        "y_peak_bin": f"{peak.argmax() / len(peak):.2f}-{(peak.argmax() + 1) / len(peak):.2f}",
         "y_peak_share": float(peak.max() / len(answered)),
         "unique_rows": int(len(generated.drop_duplicates())),
         "diversity_min_bin": float(filled["diversity"].min()),
@@ -490,7 +495,8 @@ def measures(box, generated, desired, answered, seed, rng):
 
 
 def main(argv=None):
-    args, metrics = common.run_datasets(argv, run_dataset)
+    args, metrics = common.run_datasets(argv, __doc__.splitlines()[0], Settings(), ABLATION,
+                                        run_dataset)
     report.write_report(args.out, args.quiet)
     return metrics
 

@@ -1,10 +1,5 @@
 """Loading, the reversible encoder and the user errors both scripts share."""
 
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import keras
 import numpy as np
 import pandas as pd
@@ -120,8 +115,8 @@ BAD_INPUTS = {
     "zero epochs": (["--dataset", "diabetes", "--epochs", "0"], "must be at least 1"),
     "unknown flag": (["--dataset", "diabetes", "--colour"], "unrecognized arguments"),
     "unwritable out": (["--dataset", "diabetes", "--out", "{tmp}/file.txt/sub"], "cannot write"),
-    "unknown constant": (["--dataset", "diabetes", "--set", "NOPE=1"], "not a constant of this"),
-    "bad constant value": (["--dataset", "diabetes", "--set", "NOISE_DIM=x"], "a whole number"),
+    "unknown setting": (["--dataset", "diabetes", "--set", "NOPE=1"], "not a setting of this"),
+    "bad setting value": (["--dataset", "diabetes", "--set", "NOISE_DIM=x"], "a whole number"),
     "set without value": (["--dataset", "diabetes", "--set", "NOISE_DIM"], "expected NAME=VALUE"),
 }
 
@@ -258,43 +253,35 @@ def test_ctrl_c_ends_in_one_line_and_keeps_older_results(script, step, tmp_path,
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["diabetes", "metrics.json", part]
 
 
-def test_onednn_is_off_and_capped_unless_the_user_set_it():
-    """Every x86-64 CPU takes the same kernels: oneDNN off and capped at AVX2 by default; a
-    variable the user set is kept."""
-    environment = {key: value for key, value in os.environ.items()
-                   if key not in ("TF_ENABLE_ONEDNN_OPTS", "ONEDNN_MAX_CPU_ISA")}
-    script = ("import os, common; "
-              "print(os.environ['TF_ENABLE_ONEDNN_OPTS'], os.environ['ONEDNN_MAX_CPU_ISA'])")
-    root = Path(common.__file__).parent
-    default = subprocess.run([sys.executable, "-c", script], cwd=root, env=environment,
-                             capture_output=True, text=True, check=True).stdout.split()
-    chosen = subprocess.run([sys.executable, "-c", script], cwd=root, capture_output=True,
-                            env={**environment, "TF_ENABLE_ONEDNN_OPTS": "1"}, text=True,
-                            check=True).stdout.split()
-    assert default == ["0", "AVX2"] and chosen == ["1", "AVX2"]
-
-
-def test_set_changes_a_constant_for_one_run_only(write_arff, tmp_path):
+def test_set_changes_a_setting_for_one_run_only(write_arff, tmp_path):
     path = write_arff(small_arff(rows=40), "small.arff")
     metrics = part1_gan.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path),
-                              "--quiet", "--set", "NOISE_DIM=3", "--set", "SCALING=range"])
-    assert metrics["small"]["settings"]["NOISE_DIM"] == 3
+                              "--quiet", "--set", "NOISE_DIM=3", "--set", "SCALING=range",
+                              "--set", "SNAP=false", "--set", "EMA=0"])
     assert metrics["small"]["architecture"][0]["input"] == 3  # the generator that ran
-    assert metrics["small"]["settings"]["SCALING"] == "range"
-    assert part1_gan.NOISE_DIM == 32 and part1_gan.SCALING == "quantile"
+    assert {key: metrics["small"]["settings"][key] for key in ("SCALING", "SNAP", "EMA")} == {
+        "SCALING": "range", "SNAP": False, "EMA": 0.0}
+    assert part1_gan.Settings().NOISE_DIM == 32
 
 
-def test_ablation_runs_each_change_on_each_seed_into_one_table(write_arff, tmp_path,
-                                                               monkeypatch):
+@pytest.mark.parametrize("text, expected", [("EPOCHS=3", "--epochs sets the epochs"),
+                                            ("SNAP=maybe", "SNAP takes true or false"),
+                                            ("EMA=high", "EMA takes a number")])
+def test_set_refuses_what_the_settings_cannot_take(text, expected):
+    with pytest.raises(common.UserError, match=expected):
+        common.changed(part1_gan.Settings(), [common.setting(text)])
+
+
+def test_ablation_runs_each_change_on_each_seed_into_one_table(write_arff, tmp_path):
     path = write_arff(small_arff(rows=40), "small.arff")
-    monkeypatch.setattr(part1_gan, "ABLATION", {"a narrow noise": "NOISE_DIM=3"})
-    kept = ("mae", "class_agreement", "diversity_min_bin", "realism_c2st_auc",
-            "extraction_agreement", "uniform_baseline_agreement")
+    kept = ("mae", "class_agreement")
     pd.DataFrame([("part2", "x", "default", "small", 0, measure, 0.1) for measure in kept],
                  columns=["part", "change", "setting", "dataset", "seed", "measure", "value"]
                  ).to_csv(tmp_path / "ablation.csv", index=False)
-    results = part1_gan.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path),
-                              "--quiet", "--ablation", "2"])
+    _, results = common.run_datasets(
+        ["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path), "--quiet",
+         "--ablation", "2"], "Part 1", part1_gan.Settings(), {"a narrow noise": "NOISE_DIM=3"},
+        part1_gan.run_dataset)
     assert [m["settings"]["NOISE_DIM"] for m in results["a narrow noise"]["small"]] == [3, 3]
     assert [m["seed"] for m in results["the design above"]["small"]] == [0, 1]
     table = pd.read_csv(tmp_path / "ablation.csv")
@@ -302,40 +289,54 @@ def test_ablation_runs_each_change_on_each_seed_into_one_table(write_arff, tmp_p
     part1 = table[table["part"] == "part1"]
     assert set(part1["setting"]) == {"default", "NOISE_DIM=3"} and set(part1["seed"]) == {0, 1}
     assert {"c2st_auc", "column_shapes", "epoch_used"} <= set(part1["measure"])
-    assert part1_gan.NOISE_DIM == 32 and not (tmp_path / "small").exists()
+    assert not (tmp_path / "small").exists()
 
 
-class ScriptedModel:
-    """Stands in for a model under common.BestEpoch: its check gives a scripted value an epoch,
-    and its one network's weights are the epoch's number."""
+class ScriptedModel(keras.Model):
+    """Stands in for a model under common.CheckedStopping: one weight, set to the epoch number
+    before each check, and a scripted check."""
 
     def __init__(self, values):
-        self.values, self.epoch, self.stop_training, self.kept = list(values), 0, False, None
-
-    def get_weights(self):
-        return [self.epoch]
-
-    def set_weights(self, weights):
-        self.kept = weights
+        super().__init__()
+        self.values, self.epoch, self.stop_training = list(values), 0, False
+        self.number = self.add_weight(shape=(), initializer="zeros")
 
 
-def test_best_epoch_stops_when_the_check_stops_improving_and_keeps_the_best_epoch():
+def stopped(values, **rule):
+    """Run common.CheckedStopping over the scripted checks as fit() would: its summary and the
+    weight kept at the end."""
+    model = ScriptedModel(values)
+    stopping = common.CheckedStopping("check", lambda model: model.values[model.epoch], **rule)
+    stopping.set_model(model)
+    stopping.set_params({"epochs": len(values)})
+    stopping.on_train_begin()
+    for epoch in range(len(values)):
+        model.epoch = epoch
+        model.number.assign(epoch + 1)
+        stopping.on_epoch_end(epoch, {})
+        if model.stop_training:
+            break
+    stopping.on_train_end()
+    return stopping.summary, float(model.number.numpy())
+
+
+def test_stopping_keeps_the_best_checks_weights_and_stops_once_checks_stop_improving():
     patience, step = 5, 0.002
     values = [0.3 - 0.02 * epoch for epoch in range(10)]  # improving fast
     values += [values[-1] - 0.4 * step * (epoch % 2) for epoch in range(2 * patience)]
-    model = ScriptedModel(values)
-    best = common.BestEpoch("heldout_mae", lambda model: model.values[model.epoch],
-                            lambda model: [model], patience, step)
-    best.set_model(model)
-    best.set_params({"epochs": len(values)})
-    for epoch in range(len(values)):
-        model.epoch, logs = epoch, {}
-        best.on_epoch_end(epoch, logs)
-        assert logs["heldout_mae"] == pytest.approx(values[epoch])
-        if model.stop_training:
-            break
-    best.on_train_end()
-    assert best.summary["converged"] and best.summary["epochs_run"] == 10 + patience
-    assert model.kept == [int(np.argmin(values[:10 + patience]))]
-    assert best.summary["epoch_used"] == model.kept[0] + 1
-    assert best.summary["heldout_mae_first"] == values[0]
+    summary, kept = stopped(values, patience=patience, min_delta=step)
+    assert summary["converged"] and summary["epochs_run"] == 10 + patience
+    assert kept == summary["epoch_used"] == 10  # its weights came back
+    assert summary["check_first"] == values[0] and summary["check_used"] == values[9]
+    improving = [0.3 - 0.01 * epoch for epoch in range(12)]
+    summary, kept = stopped(improving, patience=3, min_delta=step)
+    assert not summary["converged"] and kept == summary["epoch_used"] == 12
+
+
+def test_stopping_checks_every_few_epochs_and_averages_the_checks():
+    """Checked at epochs 2, 4, 6, ... (and the last); each value the mean of two checks."""
+    values = [None, 0.9, None, 0.5, None, 0.7, None, 0.5, None, 0.9, None, 0.9, None, 0.95]
+    summary, kept = stopped(values, patience=2, min_delta=0.01, every=2, smooth=2)
+    # averaged: 0.9, 0.7, 0.6 (epoch 6), 0.6, 0.7, 0.9: two checks without gain after epoch 6
+    assert summary["epoch_used"] == kept == 6 and summary["check_used"] == pytest.approx(0.6)
+    assert summary["converged"] and summary["epochs_run"] == 10

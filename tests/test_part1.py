@@ -1,6 +1,7 @@
-"""part1_gan.main() end to end with tiny settings, and the fidelity measures."""
+"""part1_gan.main() end to end with tiny settings, the GAN's training, and the fidelity
+measures."""
 
-import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
@@ -25,10 +26,12 @@ def test_every_artifact_has_its_columns_and_rows(runs, name):
     real = common.load_dataset(name, quiet=True).frame
     assert {p.name for p in folder.iterdir()} == {
         "losses.csv", "losses.png", "fooled.csv", "not_fooled.csv", "samples.png",
-        "samples_100.csv", "synthetic.csv", "metrics.json", "report.md"}
+        "samples_100.csv", "scores_100.png", "synthetic.csv", "metrics.json", "report.md"}
     losses = pd.read_csv(folder / "losses.csv")
     assert list(losses["epoch"]) == [1, 2]
-    assert {"d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake"} <= set(losses.columns)
+    assert list(losses.columns) == ["epoch", "d_loss", "g_loss", "loss_gap", "d_accuracy_real",
+                                    "d_accuracy_fake", "check_auc"]
+    assert np.allclose(losses["loss_gap"], losses["g_loss"] - losses["d_loss"])
 
     synthetic = pd.read_csv(folder / "synthetic.csv")
     assert list(synthetic.columns) == list(real.columns) and len(synthetic) == len(real)
@@ -43,13 +46,11 @@ def test_every_artifact_has_its_columns_and_rows(runs, name):
     assert losses["check_auc"].notna().tolist() == [False, True]  # checked at the last epoch
     samples = pd.read_csv(folder / "samples_100.csv")
     assert len(samples) == 100
-    assert samples["detector_score"].between(0, 1).all()
     for table_name in ("fooled.csv", "not_fooled.csv"):
         table = pd.read_csv(folder / table_name)
         assert {"chosen_by", "discriminator_score", "detector_score", "distance", *real.columns,
                 *(f"nearest_real_{c}" for c in real.columns)} <= set(table.columns)
         assert set(table["chosen_by"]) <= {"discriminator", "detector"}
-        assert (table["distance"] >= 0).all()
     fooled, not_fooled = (pd.read_csv(folder / f) for f in ("fooled.csv", "not_fooled.csv"))
     for detector, prefix in (("discriminator", ""), ("detector", "detector_")):
         chose_fooled = fooled[fooled["chosen_by"] == detector]
@@ -58,39 +59,20 @@ def test_every_artifact_has_its_columns_and_rows(runs, name):
         assert (chose_not_fooled[f"{detector}_score"] < 0.5).all()
         assert len(chose_fooled) == min(10, metrics[name][f"{prefix}fooled_count"])
         assert len(chose_not_fooled) == min(10, metrics[name][f"{prefix}not_fooled_count"])
-        assert (metrics[name][f"{prefix}fooled_count"] + metrics[name][f"{prefix}not_fooled_count"]
-                == metrics[name]["examined_rows"])
 
 
 @pytest.mark.parametrize("name", ["diabetes", "german_credit"])
 def test_metrics_and_report_agree(runs, name):
     out, returned = runs
     folder = out / name / "part1"
-    metrics = json.loads((folder / "metrics.json").read_text())
-    assert metrics == json.loads(json.dumps(returned[name]))
-    for key in ("passed_of_100", "mean_distance_fooled", "mean_distance_not_fooled",
-                "epochs", "train_seconds", "lead_changes", "discriminator_lead_share", "c2st_auc",
-                "tstr_accuracy", "trtr_accuracy", "copy_rate", "detector_auc",
-                "detector_passed_of_100", "detector_mean_distance_fooled",
-                "detector_mean_distance_not_fooled", "column_shapes", "pair_trends",
-                "independent_column_shapes", "independent_pair_trends"):
-        assert key in metrics
+    metrics = returned[name]
     assert metrics["epochs_run"] == 2 and metrics["epoch_used"] == 2 and not metrics["converged"]
     losses = pd.read_csv(folder / "losses.csv")
     assert metrics["check_auc_used"] == metrics["check_auc_first"] == losses["check_auc"].iloc[1]
     assert metrics["used_d_loss"] == losses["d_loss"].iloc[1]
-    for prefix in ("", "detector_"):
-        gap = metrics[f"{prefix}distance_gap"]
-        if gap is not None:
-            assert gap == pytest.approx(metrics[f"{prefix}mean_distance_not_fooled"]
-                                        - metrics[f"{prefix}mean_distance_fooled"])
-            assert (metrics[f"{prefix}distance_gap_low"] <= gap
-                    <= metrics[f"{prefix}distance_gap_high"])
-    assert 0 <= metrics["trained_passed_of_100"] <= 100
     samples = pd.read_csv(folder / "samples_100.csv")
     assert metrics["passed_of_100"] == samples["passed"].sum()
     assert metrics["detector_passed_of_100"] == samples["passed_detector"].sum()
-    assert 0.9 < metrics["independent_column_shapes"] <= 1.0
     report = (folder / "report.md").read_text()
     assert (f"**Answer for {name}.** {metrics['passed_of_100']} of 100 random samples passed "
             "the discriminator") in report
@@ -104,9 +86,8 @@ def test_metrics_and_report_agree(runs, name):
     assert report.count("| row | score | distance |") == 2  # 3a: each judge's examples
     assert "](losses.png)" in report and "](samples.png)" in report
     networks = {network["network"]: network for network in metrics["architecture"]}
-    assert networks["generator"]["input"] == part1_gan.NOISE_DIM
-    assert networks["discriminator"]["trainable parameters"] > 0
-    assert f"`NOISE_DIM` {part1_gan.NOISE_DIM};" in report
+    assert networks["generator"]["input"] == part1_gan.Settings().NOISE_DIM
+    assert f"`NOISE_DIM` {part1_gan.Settings().NOISE_DIM};" in report
 
 
 def test_same_seed_gives_identical_results(runs, tmp_path):
@@ -167,39 +148,24 @@ def test_lead_statistics_count_changes_and_measure_the_gap():
     assert lead["late_d_accuracy_swing"] == pytest.approx(9 / 39)
 
 
-def test_stopping_rule_stops_once_the_smoothed_check_stops_improving():
-    rule = dict(patience=4, min_improvement=0.01, smooth=2)
-    assert common.stopping_rule([0.9 - 0.02 * i for i in range(30)], **rule) == (29, False)
-    flat = [0.9, 0.8, 0.7] + [0.6] * 6
-    assert common.stopping_rule(flat, **rule)[1]
-    assert not common.stopping_rule(flat[:7], **rule)[1]
-    rule = dict(patience=6, min_improvement=0.005, smooth=3)
-    plateau = [0.9, 0.8, 0.7, 0.6, 0.6, 0.6] + [0.6, 0.602, 0.598, 0.601, 0.6, 0.599]
-    assert common.stopping_rule(plateau[:-1], **rule)[1] is False  # not yet 6 checks long
-    best, converged = common.stopping_rule(plateau, **rule)
-    assert converged and 5 <= best < len(plateau)
-    # a lone lucky check between poor ones is not the one picked
-    lucky = [0.9, 0.7, 0.6, 0.59, 0.6, 0.72, 0.5, 0.72, 0.6, 0.6]
-    assert common.stopping_rule(lucky, **rule)[0] == 4
+QUICK = replace(part1_gan.Settings(), CHECK_EVERY=1, SMOOTH=1, PATIENCE=3)
 
 
-def tiny_training(monkeypatch, write_arff, checks, epochs=30):
+def tiny_training(monkeypatch, write_arff, checks, epochs):
     """part1_gan.train on a 40-row file, checked every epoch, with the check's AUCs scripted;
     returns the GAN, its history, the convergence summary and the averaged generator's weights
     at each check."""
-    monkeypatch.setattr(part1_gan, "CHECK_EVERY", 1)
-    monkeypatch.setattr(part1_gan, "SMOOTH", 1)
-    monkeypatch.setattr(part1_gan, "PATIENCE", 3)
-    built, weights, scripted, build = [], [], iter(checks), part1_gan.TabularGAN
-    monkeypatch.setattr(part1_gan, "TabularGAN",
-                        lambda *args: built.append(build(*args)) or built[0])
-    monkeypatch.setattr(common, "two_sample_test", lambda *args, **kwargs: [weights.append(
-        built[0].average_generator.get_weights()) or next(scripted)])
+    weights, scripted = [], iter(checks)
+
+    def scripted_check(*args):
+        return lambda gan: weights.append(gan.average_generator.get_weights()) or next(scripted)
+
+    monkeypatch.setattr(part1_gan, "fidelity_check", scripted_check)
     dataset = common.load_dataset(write_arff(small_arff()), quiet=True)
     encoder = common.TabularEncoder(dataset.frame, numeric="quantile")
     common.seed_everything(0)
-    gan, history, convergence, _ = part1_gan.train(dataset, encoder, epochs, 0,
-                                                   np.random.default_rng(0), True)
+    gan, history, convergence, _ = part1_gan.train(dataset, encoder, replace(QUICK, EPOCHS=epochs),
+                                                   0, np.random.default_rng(0), True)
     return gan, history, convergence, weights
 
 
@@ -209,7 +175,7 @@ def same(weights, other):
 
 def test_a_converged_run_stops_and_keeps_the_best_checks_networks(monkeypatch, write_arff):
     gan, history, convergence, weights = tiny_training(monkeypatch, write_arff,
-                                                       [0.9, 0.6, 0.7, 0.7, 0.7, 0.7])
+                                                       [0.9, 0.6, 0.7, 0.7, 0.7, 0.7], 30)
     assert convergence["converged"] and convergence["epochs_run"] == len(history) == 5
     assert convergence["epoch_used"] == 2 and convergence["check_auc_used"] == 0.6
     assert history["check_auc"].tolist() == [0.9, 0.6, 0.7, 0.7, 0.7]
@@ -217,19 +183,11 @@ def test_a_converged_run_stops_and_keeps_the_best_checks_networks(monkeypatch, w
     assert same(now, weights[1]) and not same(now, weights[-1])  # epoch 2's networks are back
 
 
-def test_training_runs_to_the_cap_while_the_check_improves(monkeypatch, write_arff):
-    _, history, convergence, _ = tiny_training(monkeypatch, write_arff,
-                                               [0.9 - 0.05 * i for i in range(8)], epochs=8)
-    assert not convergence["converged"] and len(history) == 8
-    assert convergence["epoch_used"] == convergence["epochs_run"] == 8
-
-
 def test_the_averaged_generator_is_sampled_and_differs_from_the_trained_one(monkeypatch,
                                                                              write_arff):
-    gan, *_ = tiny_training(monkeypatch, write_arff, [0.9 - 0.05 * i for i in range(5)], epochs=5)
-    assert not all(np.allclose(a, b) for a, b in zip(gan.generator.get_weights(),
-                                                     gan.average_generator.get_weights()))
-    noise = np.random.default_rng(1).standard_normal((8, part1_gan.NOISE_DIM)).astype("float32")
+    gan, *_ = tiny_training(monkeypatch, write_arff, [0.9 - 0.05 * i for i in range(5)], 5)
+    assert not same(gan.generator.get_weights(), gan.average_generator.get_weights())
+    noise = np.random.default_rng(1).standard_normal((8, QUICK.NOISE_DIM)).astype("float32")
     sampled = gan.sample(8, np.random.default_rng(1))
     np.testing.assert_allclose(sampled, gan.average_generator.predict(noise, verbose=0), rtol=1e-6)
     assert not np.allclose(sampled, gan.generator.predict(noise, verbose=0))
@@ -237,36 +195,58 @@ def test_the_averaged_generator_is_sampled_and_differs_from_the_trained_one(monk
                                gan.generator.predict(noise, verbose=0), rtol=1e-6)
 
 
-def test_r1_penalty_changes_the_discriminators_gradient():
+def one_column(values):
+    """A one-number table and its range encoder."""
+    frame = pd.DataFrame({"x": np.asarray(values, dtype=float)})
+    return frame, common.TabularEncoder(frame, numeric="range")
+
+
+def test_training_moves_the_samples_toward_the_real_rows():
+    """Real rows near the top of the range (+0.8 encoded) and generated rows that start near 0:
+    a correct discriminator teaches the generator to move up to them."""
+    frame, encoder = one_column(np.r_[-10.0, 10.0, np.random.default_rng(0).normal(8, 0.5, 510)])
+    common.seed_everything(0)
+    gan = part1_gan.TabularGAN(replace(part1_gan.Settings(), EMA=0.0), encoder, seed=0)
+    gan.compile()
+    before = gan.sample(500, np.random.default_rng(1)).mean()
+    gan.fit(common.shuffled_batches(encoder.transform(frame), 64, 0), epochs=25, verbose=0,
+            shuffle=False)
+    after = gan.sample(500, np.random.default_rng(1)).mean()
+    real = encoder.transform(frame).mean()
+    assert abs(after - real) < 0.5 * abs(before - real)
+
+
+def test_the_r1_penalty_is_taken_at_the_real_rows_only():
+    """The objective less the logistic loss is the R1 penalty: it moves with the real rows, not
+    with the generated ones, and is zero at R1_WEIGHT 0."""
     real = common.load_dataset("diabetes", quiet=True).frame.head(64)
     encoder = common.TabularEncoder(real, numeric="quantile")
-    common.seed_everything(0)
-    gan = part1_gan.TabularGAN(lambda: common.build_generator(4, encoder),
-                               common.build_mlp(encoder.width, name="discriminator"), seed=0)
     rows = tf.constant(encoder.transform(real))
-    fake = gan.generator(np.random.default_rng(0).standard_normal((64, 4)).astype("float32"))
+    noise = np.random.default_rng(0).standard_normal((2, 64, 32)).astype("float32")
 
-    def step(r1_weight):
-        gan.r1_weight = r1_weight
-        with tf.GradientTape() as tape:
-            objective, loss, *_ = gan.discriminator_objective(rows, fake)
-        return float(objective), float(loss), tape.gradient(
-            objective, gan.discriminator.trainable_weights)
+    def penalties(r1_weight):
+        common.seed_everything(0)
+        gan = part1_gan.TabularGAN(replace(part1_gan.Settings(), R1_WEIGHT=r1_weight), encoder, 0)
+        fakes = [gan.fake(each) for each in noise]
+        pairs = ((rows, fakes[0]), (rows, fakes[1]), (tf.reverse(rows, [1]), fakes[0]))
+        return [float(objective - loss) for objective, loss, *_ in
+                (gan.discriminator_objective(*pair) for pair in pairs)]
 
-    (plain, plain_loss, plain_gradient), (penalised, loss, gradient) = step(0.0), step(10.0)
-    assert plain == plain_loss == loss < penalised
-    assert not all(np.allclose(a, b) for a, b in zip(plain_gradient, gradient))
+    fixed, other_fakes, other_real = penalties(10.0)
+    assert fixed > 0 and fixed == pytest.approx(other_fakes, rel=1e-5)
+    assert abs(other_real - fixed) > 1e-3 * fixed
+    assert penalties(0.0) == [0.0, 0.0, 0.0]
 
 
 def test_distance_gap_and_its_bootstrap_interval():
     rng = np.random.default_rng(0)
     near, far = rng.normal(1.0, 0.1, 300), rng.normal(1.5, 0.1, 300)
-    gap, low, high = part1_gan.distance_gap(far, near, rng)
+    gap, low, high = part1_gan.distance_gap(far, near, 2000, rng)
     assert low < gap < high and gap == pytest.approx(far.mean() - near.mean())
     assert 0.45 < low and high < 0.55 and high - low < 0.05
-    same = part1_gan.distance_gap(near[:150], near[150:], rng)
+    same = part1_gan.distance_gap(near[:150], near[150:], 2000, rng)
     assert same[1] < 0 < same[2]  # no difference: the interval holds 0
-    assert part1_gan.distance_gap(near, near[:0], rng) == (None, None, None)
+    assert part1_gan.distance_gap(near, near[:0], 2000, rng) == (None, None, None)
 
 
 def test_detector_scores_rows_it_never_saw_and_ranks_real_looking_rows_higher():
