@@ -586,7 +586,8 @@ def progress_printer(quiet):
 class CheckedStopping(keras.callbacks.EarlyStopping):
     """Keras's early stopping, lower better, on a check(model) taken every `every` epochs and at
     the last: each value is the mean of it and the `smooth` - 1 checks before. Stops after
-    `patience` checks that beat the best by at most min_delta; restores the best's weights."""
+    `patience` checks that beat the best by at most min_delta; restores the weights of the
+    lowest check."""
 
     def __init__(self, name, check, patience, min_delta, every=1, smooth=1):
         super().__init__(monitor=name, min_delta=min_delta, patience=patience, mode="min",
@@ -602,8 +603,12 @@ class CheckedStopping(keras.callbacks.EarlyStopping):
         if (epoch + 1) % self.every and epoch + 1 < self.params["epochs"]:
             return
         self.values.append(float(self.check(self.model)))
-        self.checks[epoch + 1] = float(np.mean(self.values[-self.smooth:]))
-        super().on_epoch_end(epoch, {**(logs or {}), self.monitor: self.checks[epoch + 1]})
+        value = float(np.mean(self.values[-self.smooth:]))
+        lowest = value < min(self.checks.values(), default=np.inf)
+        self.checks[epoch + 1] = value
+        super().on_epoch_end(epoch, {**(logs or {}), self.monitor: value})
+        if lowest and epoch != self.best_epoch:  # lower by less than min_delta: kept, no reset
+            self.best_epoch, self.best_weights = epoch, self.model.get_weights()
 
     def history(self, history):
         """Keras's History as a frame, one row an epoch, with the check where it was taken."""

@@ -118,6 +118,7 @@ BAD_INPUTS = {
     "unknown setting": (["--dataset", "diabetes", "--set", "NOPE=1"], "not a setting of this"),
     "bad setting value": (["--dataset", "diabetes", "--set", "NOISE_DIM=x"], "a whole number"),
     "set without value": (["--dataset", "diabetes", "--set", "NOISE_DIM"], "expected NAME=VALUE"),
+    "unknown class": (["--dataset", "diabetes", "--class", "colour"], "has no such attribute"),
 }
 
 
@@ -224,12 +225,8 @@ def test_class_choice_errors_name_the_nominal_attributes(case, write_arff):
         common.load_dataset(path, class_name)
 
 
-def test_class_flag_picks_any_nominal_attribute(write_arff, tmp_path):
-    path = write_arff(small_arff(rows=60))
-    assert common.load_dataset(path, "COLOUR").class_column == "colour"
-    metrics = part1_gan.main(["--dataset", str(path), "--class", "colour", "--epochs", "1",
-                              "--out", str(tmp_path), "--quiet"])
-    assert metrics["custom"]["class_column"] == "colour"
+def test_class_flag_picks_any_nominal_attribute(write_arff):
+    assert common.load_dataset(write_arff(small_arff()), "COLOUR").class_column == "colour"
 
 
 @pytest.mark.parametrize("script, step", [(part1_gan, "train"), (part2_bbgan, "train")])
@@ -253,17 +250,6 @@ def test_ctrl_c_ends_in_one_line_and_keeps_older_results(script, step, tmp_path,
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["diabetes", "metrics.json", part]
 
 
-def test_set_changes_a_setting_for_one_run_only(write_arff, tmp_path):
-    path = write_arff(small_arff(rows=40), "small.arff")
-    metrics = part1_gan.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path),
-                              "--quiet", "--set", "NOISE_DIM=3", "--set", "SCALING=range",
-                              "--set", "SNAP=false", "--set", "EMA=0"])
-    assert metrics["small"]["architecture"][0]["input"] == 3  # the generator that ran
-    assert {key: metrics["small"]["settings"][key] for key in ("SCALING", "SNAP", "EMA")} == {
-        "SCALING": "range", "SNAP": False, "EMA": 0.0}
-    assert part1_gan.Settings().NOISE_DIM == 32
-
-
 @pytest.mark.parametrize("text, expected", [("EPOCHS=3", "--epochs sets the epochs"),
                                             ("SNAP=maybe", "SNAP takes true or false"),
                                             ("EMA=high", "EMA takes a number")])
@@ -272,7 +258,8 @@ def test_set_refuses_what_the_settings_cannot_take(text, expected):
         common.changed(part1_gan.Settings(), [common.setting(text)])
 
 
-def test_ablation_runs_each_change_on_each_seed_into_one_table(write_arff, tmp_path):
+def test_set_and_ablation_run_each_change_on_each_seed_into_one_table(write_arff, tmp_path):
+    """--set changes the design; each ablation row changes one setting more, on each seed."""
     path = write_arff(small_arff(rows=40), "small.arff")
     kept = ("mae", "class_agreement")
     pd.DataFrame([("part2", "x", "default", "small", 0, measure, 0.1) for measure in kept],
@@ -280,10 +267,14 @@ def test_ablation_runs_each_change_on_each_seed_into_one_table(write_arff, tmp_p
                  ).to_csv(tmp_path / "ablation.csv", index=False)
     _, results = common.run_datasets(
         ["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path), "--quiet",
-         "--ablation", "2"], "Part 1", part1_gan.Settings(), {"a narrow noise": "NOISE_DIM=3"},
-        part1_gan.run_dataset)
-    assert [m["settings"]["NOISE_DIM"] for m in results["a narrow noise"]["small"]] == [3, 3]
-    assert [m["seed"] for m in results["the design above"]["small"]] == [0, 1]
+         "--ablation", "2", "--set", "SCALING=range", "--set", "SNAP=false"], "Part 1",
+        part1_gan.Settings(), {"a narrow noise": "NOISE_DIM=3"}, part1_gan.run_dataset)
+    narrow, design = results["a narrow noise"]["small"], results["the design above"]["small"]
+    assert [m["architecture"][0]["input"] for m in narrow] == [3, 3]  # the generator that ran
+    assert {m["settings"]["SCALING"] for m in narrow + design} == {"range"}
+    assert {m["settings"]["SNAP"] for m in narrow + design} == {False}
+    assert design[0]["settings"]["NOISE_DIM"] == part1_gan.Settings().NOISE_DIM == 32
+    assert [m["seed"] for m in design] == [0, 1]
     table = pd.read_csv(tmp_path / "ablation.csv")
     assert set(table["part"]) == {"part1", "part2"}  # the other part's rows are kept
     part1 = table[table["part"] == "part1"]
@@ -326,8 +317,9 @@ def test_stopping_keeps_the_best_checks_weights_and_stops_once_checks_stop_impro
     values += [values[-1] - 0.4 * step * (epoch % 2) for epoch in range(2 * patience)]
     summary, kept = stopped(values, patience=patience, min_delta=step)
     assert summary["converged"] and summary["epochs_run"] == 10 + patience
-    assert kept == summary["epoch_used"] == 10  # its weights came back
-    assert summary["check_first"] == values[0] and summary["check_used"] == values[9]
+    # the lowest check (epoch 12, lower than epoch 10 by less than min_delta): its weights
+    assert kept == summary["epoch_used"] == 12
+    assert summary["check_first"] == values[0] and summary["check_used"] == values[11]
     improving = [0.3 - 0.01 * epoch for epoch in range(12)]
     summary, kept = stopped(improving, patience=3, min_delta=step)
     assert not summary["converged"] and kept == summary["epoch_used"] == 12
