@@ -191,7 +191,9 @@ def test_odd_arff_loads_with_declared_categories_and_skips_strings_and_dates(wri
 @pytest.mark.parametrize("script", [part1_gan, part2_bbgan])
 def test_odd_arff_runs_end_to_end(script, write_arff, tmp_path):
     path = write_arff(odd_arff(), "odd.arff")
-    script.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path), "--quiet"])
+    small = ["--set", "SAMPLES=200", "--set", "SCAN_ROWS=20", "--set", "BASELINE_DRAWS=1"]
+    script.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path), "--quiet",
+                 *(small if script is part2_bbgan else [])])
     part = "part1" if script is part1_gan else "part2"
     assert (tmp_path / "odd" / part / "metrics.json").is_file()
 
