@@ -104,6 +104,7 @@ class Run:
     def __init__(self, folder, part, found=None):
         self.folder, self.part, self.name = Path(folder), part, Path(folder).parent.name
         self.m = json.loads((self.folder / "metrics.json").read_text("utf-8"))
+        [self.m[key] for key in ("seed", "rows", "classes", "class_column", "settings", "architecture")]
         self.f = (part1_facts if part == "part1" else part2_facts)(self, found or {})
 
     def csv(self, file):
