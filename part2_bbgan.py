@@ -74,24 +74,20 @@ class BlackBox:
             self.encoder.transform(self.train_rows), train_y)
         self.test_encoded = self.encoder.transform(self.test_rows)
         self.test_confidence = self.forest.predict_proba(self.test_encoded)[:, 1]
-        self.queries, self.answered = 0, (1.0, 0.0)
 
     def score(self, rows):
-        """The forest's answers to a frame of rows; counts them, keeps the lowest and highest."""
-        self.queries += len(rows)
-        encoded = self.encoder.transform(rows)  # the trees one by one: no joblib per batch
-        answers = np.mean([tree.predict_proba(encoded, check_input=False)[:, 1]
-                           for tree in self.forest.estimators_], axis=0).astype("float32")
-        self.answered = (min(self.answered[0], float(answers.min())),
-                         max(self.answered[1], float(answers.max())))
-        return answers
+        """The forest's answers to a frame of rows, the trees one by one (no joblib per batch)."""
+        encoded = self.encoder.transform(rows)
+        return np.mean([tree.predict_proba(encoded, check_input=False)[:, 1]
+                        for tree in self.forest.estimators_], axis=0).astype("float32")
 
     def summary(self):
+        """4a: the forest's accuracy, ROC-AUC and confidence on its test rows, by true class."""
         confidence = self.test_confidence
 
         def described(values):
-            return {"count": len(values), "min": float(values.min()), "max": float(values.max()),
-                    "mean": float(values.mean()), "std": float(values.std())}
+            return {"count": len(values), **{name: float(getattr(values, name)())
+                                             for name in ("min", "max", "mean", "std")}}
 
         return {"positive_class": self.positive, "one_vs_rest": self.multiclass,
                 "test_rows": len(self.test_y),
@@ -355,19 +351,17 @@ def extraction(box, rows, labels, seed):
 def feature_table(real, generated, uniform):
     """Per feature: median or most common category (share) of real, generated and uniform rows,
     and how alike the latter two are to the real ones (common.column_likeness: 1 the same)."""
-    rows = []
-    for name in real.columns:
-        columns = (real[name], generated[name], uniform[name])
-        if isinstance(real[name].dtype, pd.CategoricalDtype):
-            shares = [column.value_counts(normalize=True) for column in columns]
-            rows.append([f"{share.index[0]} ({100 * share.iloc[0]:.0f}%)" for share in shares])
-        else:
-            rows.append([float(column.median()) for column in columns])
-    table = pd.DataFrame(rows, columns=["real (training rows)", "generated", "uniform rows"])
-    table.insert(0, "feature", list(real.columns))
-    table["likeness generated"] = common.column_likeness(real, generated).to_numpy().round(3)
-    table["likeness uniform"] = common.column_likeness(real, uniform).to_numpy().round(3)
-    return table
+    def typical(column):
+        if isinstance(column.dtype, pd.CategoricalDtype):
+            share = column.value_counts(normalize=True)
+            return f"{share.index[0]} ({100 * share.iloc[0]:.0f}%)"
+        return float(column.median())
+
+    frames = {"real (training rows)": real, "generated": generated, "uniform rows": uniform}
+    return pd.DataFrame({"feature": list(real.columns), **{
+        label: [typical(rows[name]) for name in real.columns] for label, rows in frames.items()},
+        **{f"likeness {label.split()[0]}": common.column_likeness(real, rows).to_numpy().round(3)
+           for label, rows in list(frames.items())[1:]}})
 
 
 def plot_confidences(folder, name, box, desired, answered, bins):
@@ -418,7 +412,7 @@ def run_dataset(dataset, args, settings):
     encoder = common.TabularEncoder(prior, numeric="quantile")
     gan, history, convergence, seconds = train(encoder, box.score, settings, args.seed, rng,
                                                args.quiet)
-    queries, (answered_min, answered_max) = box.queries, box.answered  # training's queries
+
     def draw(noise, desired):  # the averaged generator's single draws, decoded
         return encoder.inverse_transform(gan.sample(noise, desired))
 
@@ -430,11 +424,9 @@ def run_dataset(dataset, args, settings):
     metrics["collapse_at_fixed_c"] = collapse_at_fixed_c(
         box, draw, settings.NOISE_DIM, box.encoder.transform(pd.concat([box.train_rows,
                                                                         box.test_rows])), rng)
-    metrics.update(**dataset.summary, **convergence, box=summary, blackbox_queries=queries,
-                   epochs=settings.EPOCHS, answered_min=answered_min, answered_max=answered_max,
+    metrics.update(**dataset.summary, **convergence, box=summary, epochs=settings.EPOCHS,
                    train_seconds=round(seconds, 2), seed=args.seed,
-                   architecture=architecture(gan),
-                   settings=asdict(settings))
+                   architecture=architecture(gan), settings=asdict(settings))
     generated = generated.assign(desired_confidence=desired, blackbox_confidence=answered)
 
     with common.output_folder(args.out, dataset.name, "part2") as folder:
@@ -467,7 +459,6 @@ def measures(box, generated, desired, answered, settings, seed, rng):
     bins, by_class = confidence_bins(desired, answered, encoded, real_encoded,
                                      box.test_confidence, distances, settings.BINS)
     filled, error = bins[bins["count"] > 0], np.abs(desired - answered)
-    peak = np.bincount(bin_index(answered, 2 * settings.BINS), minlength=2 * settings.BINS)
     students = [extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn]
     features = feature_table(box.train_rows, generated, uniform)
     return bins, features, {
@@ -477,15 +468,12 @@ def measures(box, generated, desired, answered, settings, seed, rng):
         "mae_sd": float(error.std()),
         "class_agreement": float(((desired >= 0.5) == (answered >= 0.5)).mean()),
         "by_class": by_class,
-        "y_peak_bin": f"{peak.argmax() / len(peak):.2f}-{(peak.argmax() + 1) / len(peak):.2f}",
-        "y_peak_share": float(peak.max() / len(answered)),
         "unique_rows": int(len(generated.drop_duplicates())),
         "diversity_min_bin": float(filled["diversity"].min()),
         "diversity_min_bin_name": str(filled["bin"][filled["diversity"].idxmin()]),
         "uniform_diversity": diversity(encode(uniform), real_encoded),
         "likelier_features": int((features["likeness generated"]
                                   > features["likeness uniform"]).sum()),
-        "reachable_max": float(answered.max()),
         "extraction_agreement": extraction(box, generated, answered >= 0.5, seed),
         "uniform_baseline_agreement": float(np.mean(students)),
         "uniform_baseline_spread": float(np.std(students)),
