@@ -2,12 +2,11 @@
 
 python part2_bbgan.py   (both datasets; or --dataset diabetes|german_credit|PATH.arff)
 
-A random forest on a stratified 70/30 split of the real rows is a black box that answers only
-with its confidence (the probability of the second declared class); no real row reaches any
-network. A prior comes from where the answer changes along scans of each number. G(Z, C) learns
-by fooling figure 1's discriminator, whose layers read a row with C and Y in random order and
-say which one the box gave (it also judges prior rows against decoy Cs, and an answer head
-predicts the box's answer), and a realism critic, until its held-out mean |C - Y| stops
+A random forest on a 70/30 split is a black box that answers only with its confidence (the
+probability of the second declared class); no real row reaches any network. A prior comes from
+where the answer changes along scans of each number. G(Z, C) learns by fooling figure 1's
+discriminator, which reads a row with C and Y in random order (prior rows with a decoy C too)
+and says which one the box gave, and a realism critic, until its held-out mean |C - Y| stops
 improving. Results land in OUT/<dataset>/part2/.
 """
 
