@@ -177,8 +177,7 @@ def run_ablation(datasets, args, settings, ablation, run_dataset):
             for seed, dataset in itertools.product(range(args.ablation), datasets):
                 say(args.quiet, f"ablation {part}: {change} ({text or 'default'}), "
                                 f"{dataset.name}, seed {seed}")
-                run = argparse.Namespace(**{**vars(args), "seed": seed, "out": scratch,
-                                            "quiet": True})
+                run = argparse.Namespace(**dict(vars(args), seed=seed, out=scratch, quiet=True))
                 metrics = run_dataset(dataset, run, variant)
                 results[change][dataset.name].append(metrics)
                 rows += [(part, change, text or "default", dataset.name, seed, key, float(value))
@@ -352,8 +351,7 @@ def _fill_nominal(values, declared):
 
 def _class_column(frame, class_name, path):
     """--class NAME, else the attribute `class`, else the last one; an error unless nominal."""
-    nominal = [name for name in frame.columns
-               if isinstance(frame[name].dtype, pd.CategoricalDtype)]
+    nominal = list(frame.select_dtypes("category").columns)
     choices = (f"choose one of the nominal attributes with --class NAME: {', '.join(nominal)}"
                if nominal else "it has no nominal attribute to use as the class")
     wanted = "class" if class_name is None else class_name
@@ -465,9 +463,8 @@ class TabularEncoder:
             numbers = np.clip(spec.low + (scaled + 1.0) / 2.0 * (spec.high - spec.low),
                               spec.low, spec.high)
         else:
-            knots, cumulative = spec.knots, spec.cumulative
-            index = np.searchsorted(cumulative, (scaled + 1.0) / 2.0, side="left")
-            numbers = knots[np.clip(index, 0, len(knots) - 1)]
+            index = np.searchsorted(spec.cumulative, (scaled + 1.0) / 2.0, side="left")
+            numbers = spec.knots[np.clip(index, 0, len(spec.knots) - 1)]
         return np.round(numbers).astype("int64") if spec.integer else numbers
 
 
@@ -482,8 +479,7 @@ def seed_everything(seed):
 
 def build_mlp(n_inputs, n_outputs=1, name="mlp"):
     """An MLP of HIDDEN_UNITS with LeakyReLU layers and linear outputs (logits or scores)."""
-    inputs = keras.Input((n_inputs,))
-    hidden = inputs
+    hidden = inputs = keras.Input((n_inputs,))
     for units in HIDDEN_UNITS:
         hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
     return keras.Model(inputs, keras.layers.Dense(n_outputs)(hidden), name=name)
