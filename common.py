@@ -13,7 +13,6 @@ import re
 import shutil
 import sys
 import tempfile
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -121,6 +120,7 @@ def changed(settings, changes):
     """A copy of the frozen settings with the --set changes [(NAME, text)], typed by field."""
     kinds = {field.name: field.type for field in dataclasses.fields(settings)}
     kinds.pop("EPOCHS")
+    expected = {bool: "true or false", int: "a whole number", float: "a number"}
     values = {}
     for name, text in changes:
         if name not in kinds:
@@ -131,7 +131,6 @@ def changed(settings, changes):
             values[name] = ({"true": True, "false": False}[text.lower()] if kind is bool
                             else kind(text))
         except (KeyError, ValueError):
-            expected = {bool: "true or false", int: "a whole number", float: "a number"}
             raise UserError(f"--set {name}={text}: {name} takes {expected.get(kind, 'text')}"
                             ) from None
     return dataclasses.replace(settings, **values)
@@ -152,9 +151,8 @@ def run_script(main):
 
 
 def run_datasets(argv, description, defaults, ablation, run_dataset):
-    """A script's main() up to its report: read the command line, build the settings from the
-    defaults, --epochs and --set, then run_dataset(dataset, args, settings) on each dataset (or
-    the ablation {description: "NAME=VALUE"}); returns args and {dataset name: metrics}."""
+    """Parse the command line, then run_dataset(dataset, args, settings) on each dataset (or the
+    ablation {description: "NAME=VALUE"}); returns args and {dataset name: metrics}."""
     args = command_line(description, defaults.EPOCHS).parse_args(argv)
     settings = changed(dataclasses.replace(defaults, EPOCHS=args.epochs), args.changes)
     names = list(DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
@@ -179,8 +177,7 @@ def run_ablation(datasets, args, settings, ablation, run_dataset):
             for seed, dataset in itertools.product(range(args.ablation), datasets):
                 say(args.quiet, f"ablation {part}: {change} ({text or 'default'}), "
                                 f"{dataset.name}, seed {seed}")
-                run = argparse.Namespace(**{**vars(args), "seed": seed, "out": scratch,
-                                            "quiet": True})
+                run = argparse.Namespace(**dict(vars(args), seed=seed, out=scratch, quiet=True))
                 metrics = run_dataset(dataset, run, variant)
                 results[change][dataset.name].append(metrics)
                 rows += [(part, change, text or "default", dataset.name, seed, key, float(value))
@@ -206,7 +203,7 @@ def say(quiet, *parts):
 # --- Data -----------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclasses.dataclass
 class Dataset:
     """A loaded ARFF table: nominal columns are pandas categoricals in declared order."""
 
@@ -247,8 +244,7 @@ def resolve_dataset(name_or_path):
 
 
 def load_dataset(name_or_path, class_name=None, quiet=False):
-    """An ARFF dataset by name or path, its class chosen: strings and dates left out (said),
-    missing values filled."""
+    """An ARFF dataset by name or path: strings and dates left out, missing values filled."""
     name, path = resolve_dataset(name_or_path)
     attributes, rows, retyped, weighted = _parse_arff(path)
     if weighted:
@@ -260,12 +256,10 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
     skipped = [attribute for attribute, kind in attributes
                if not isinstance(kind, list) and kind.upper() == "STRING"]
     if skipped:
-        kinds = ", ".join(f"{attribute} ({retyped.get(attribute, 'string')})"
-                          for attribute in skipped)
+        kinds = ", ".join(f"{each} ({retyped.get(each, 'string')})" for each in skipped)
         say(quiet, f"{name}: left out {len(skipped)} attribute(s) that are not modelled: {kinds}")
         frame = frame.drop(columns=skipped)
-        attributes = [(attribute, kind) for attribute, kind in attributes
-                      if attribute not in skipped]
+        attributes = [item for item in attributes if item[0] not in skipped]
     if not attributes:
         raise UserError(f"ARFF file {path} has no numeric or nominal attributes")
     missing = int(frame.isna().sum().sum())
@@ -286,8 +280,7 @@ def load_dataset(name_or_path, class_name=None, quiet=False):
     return Dataset(name, frame, class_column)
 
 
-ATTRIBUTE_LINE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)(\S+)""",
-                            re.IGNORECASE)
+ATTRIBUTE_LINE = re.compile(r"""^(\s*@attribute\s+('[^']*'|"[^"]*"|\S+)\s+)(\S+)""", re.IGNORECASE)
 INSTANCE_WEIGHT = re.compile(r",\s*\{\s*[-+]?[\d.]+(?:e[-+]?\d+)?\s*\}\s*$", re.IGNORECASE)
 
 
@@ -358,8 +351,7 @@ def _fill_nominal(values, declared):
 
 def _class_column(frame, class_name, path):
     """--class NAME, else the attribute `class`, else the last one; an error unless nominal."""
-    nominal = [name for name in frame.columns
-               if isinstance(frame[name].dtype, pd.CategoricalDtype)]
+    nominal = list(frame.select_dtypes("category").columns)
     choices = (f"choose one of the nominal attributes with --class NAME: {', '.join(nominal)}"
                if nominal else "it has no nominal attribute to use as the class")
     wanted = "class" if class_name is None else class_name
@@ -376,7 +368,7 @@ def _class_column(frame, class_name, path):
 # --- Reversible encoding: one record per column drives encoding and generator heads ---------------
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class ColumnSpec:
     """How one column is encoded: its place in the matrix and what it needs to be decoded."""
 
@@ -471,9 +463,8 @@ class TabularEncoder:
             numbers = np.clip(spec.low + (scaled + 1.0) / 2.0 * (spec.high - spec.low),
                               spec.low, spec.high)
         else:
-            knots, cumulative = spec.knots, spec.cumulative
-            index = np.searchsorted(cumulative, (scaled + 1.0) / 2.0, side="left")
-            numbers = knots[np.clip(index, 0, len(knots) - 1)]
+            index = np.searchsorted(spec.cumulative, (scaled + 1.0) / 2.0, side="left")
+            numbers = spec.knots[np.clip(index, 0, len(spec.knots) - 1)]
         return np.round(numbers).astype("int64") if spec.integer else numbers
 
 
@@ -488,16 +479,14 @@ def seed_everything(seed):
 
 def build_mlp(n_inputs, n_outputs=1, name="mlp"):
     """An MLP of HIDDEN_UNITS with LeakyReLU layers and linear outputs (logits or scores)."""
-    inputs = keras.Input((n_inputs,))
-    hidden = inputs
+    hidden = inputs = keras.Input((n_inputs,))
     for units in HIDDEN_UNITS:
         hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
     return keras.Model(inputs, keras.layers.Dense(n_outputs)(hidden), name=name)
 
 
 def describe_network(model, optimizer, role, output):
-    """A network for the report's architecture table, read from the objects that trained: its
-    role, input width, hidden layers, output, trainable parameters and optimizer."""
+    """A row of the report's architecture table, read from the network and optimizer trained."""
     dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
     slope = next(layer.negative_slope for layer in model.layers
                  if isinstance(layer, keras.layers.LeakyReLU))
@@ -511,8 +500,7 @@ def describe_network(model, optimizer, role, output):
 
 
 def averaged_copy(build):
-    """(model, average): two networks from build(), the running average of the first starting
-    equal to it."""
+    """(model, average): two networks from build(), the average starting equal to the model."""
     model, average = build(), build()
     average.set_weights(model.get_weights())
     return model, average
@@ -537,8 +525,7 @@ def gradient_step(optimizer, tape, loss, model):
 
 
 class ColumnHeads(keras.layers.Layer):
-    """The generator's output heads, one per encoder record: tanh for each number, a softmax
-    over each nominal attribute's categories."""
+    """Output heads, one per encoder record: tanh for a number, softmax over categories."""
 
     def __init__(self, encoder, **kwargs):
         super().__init__(**kwargs)
@@ -584,10 +571,9 @@ def progress_printer(quiet):
 
 
 class CheckedStopping(keras.callbacks.EarlyStopping):
-    """Keras's early stopping, lower better, on a check(model) taken every `every` epochs and at
-    the last: each value is the mean of it and the `smooth` - 1 checks before. Stops after
-    `patience` checks that beat the best by at most min_delta; restores the weights of the
-    lowest check."""
+    """Keras's early stopping, lower better, on a check(model) every `every` epochs and at the
+    last, averaged with the `smooth` - 1 checks before; stops after `patience` checks that beat
+    the best by at most min_delta; restores the weights of the lowest check."""
 
     def __init__(self, name, check, patience, min_delta, every=1, smooth=1):
         super().__init__(monitor=name, min_delta=min_delta, patience=patience, mode="min",
@@ -628,8 +614,7 @@ class CheckedStopping(keras.callbacks.EarlyStopping):
 
 
 def plot_history(history, path, title, used=None):
-    """A panel per kind of column over the epochs (loss, gap, accuracy, check); a dotted line
-    marks the epoch used."""
+    """A panel per kind of column (loss, gap, accuracy, check); a dotted line at the epoch used."""
     panels = {"loss": [], "gap": [], "accuracy": []}
     for column in history.columns.drop("epoch"):
         kind = "accuracy" if "accuracy" in column else column.rsplit("_", 1)[-1]
@@ -662,8 +647,7 @@ def plot_history(history, path, title, used=None):
 
 
 def histogram(parts, labels, path, bins, stacked=False, **labelled):
-    """Two groups of values in [0, 1] in `bins` bars (red, blue; stacked or side by side) with
-    the legend above them; labelled: the axes' title and labels."""
+    """Two groups of values in [0, 1] in `bins` red and blue bars; labelled: axes' title, labels."""
     figure, axis = plt.subplots(figsize=(HALF_WIDTH, 2.2))
     axis.hist(parts, bins=np.linspace(0, 1, bins + 1), stacked=stacked,
               color=["tab:red", "tab:blue"], label=labels)
@@ -697,8 +681,7 @@ def two_sample_test(encoder, real, synthetic, seed, folds=5, rounds=100):
 
 
 def independent_columns(real, count, rng):
-    """count rows whose columns are drawn independently from the real rows' columns: the real
-    marginals with every dependence between columns broken."""
+    """count rows drawn column by column from the real rows: their marginals, no dependence."""
     return pd.DataFrame({name: real[name].iloc[rng.integers(len(real), size=count)].to_numpy()
                          for name in real.columns}).astype(real.dtypes.to_dict())
 
