@@ -52,7 +52,6 @@ class Settings:
 
 ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
             "without the realism critic": "REALISM_WEIGHT=0",
-            "without the answer head": "ANSWER_WEIGHT=0",
             "the fixed nearer-scalar verdict in place of the learned one": "NEARER_RULE=true",
             "the discriminator judges generated rows only": "JUDGED_PRIOR=0"}
 
