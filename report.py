@@ -43,7 +43,9 @@ ABOUT = {  # what each constant does, for the hyper-parameter tables
     "REALISM_WEIGHT": "critic's weight in G's loss", "ANSWER_WEIGHT": "answer head's weight in D's loss",
     "SAMPLES": "draws of 4b; held-out pairs", "BINS": "ranges of C", "BASELINE_DRAWS":
     "uniform draws for the baseline", "SCAN_ROWS": "rows scanned for the prior",
-    "SCAN_POINTS": "values per scan", "PRIOR_ROWS": "rows drawn from the prior"}
+    "PRIOR_ROWS": "rows drawn from the prior", "SNAP": "D sees generated rows as records",
+    "JUDGED_PRIOR": "prior rows D judges per generated row", "NEARER_RULE":
+    "verdict: nearer scalar (true) or learned"}
 ABLATION_MEASURES = {  # (label, formula over a run's metrics, +1: higher is better, 0: a count)
     "part1": [("c2st AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
               ("pair trends", "pair_trends", 1), ("TSTR − TRTR", "tstr_accuracy - trtr_accuracy", 1),
