@@ -493,7 +493,7 @@ def describe_network(model, optimizer, role, output):
     config = optimizer.get_config()
     return {"network": model.name.replace("_", " "), "role": role,
             "input": int(model.input_shape[-1]),
-            "hidden layers": f"{len(dense) - 1} × Dense {dense[0]}, LeakyReLU({slope:g})",
+            "hidden layers": f"{len(HIDDEN_UNITS)} × Dense {HIDDEN_UNITS[0]}, LeakyReLU({slope:g})",
             "output": f"{dense[-1]} {output}", "trainable parameters": int(model.count_params()),
             "optimizer": f"{type(optimizer).__name__} {config['learning_rate']:.3g}, "
                          f"β₁ {config['beta_1']:g}, β₂ {config['beta_2']:g}"}

@@ -341,7 +341,7 @@ def run_dataset(dataset, args, settings):
            for name in ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")},
         "seed": args.seed,
         "architecture": [common.describe_network(*network) for network in (  # the networks
-            (gan.generator, gan.g_optimizer, "G(Z): a row from noise", "heads"),
+            (gan.generator, gan.g_optimizer, "G(Z): a row from noise", "units into the column heads"),
             (gan.discriminator, gan.d_optimizer, "D(row): real or not", "logit"))],
         "settings": asdict(settings),
     }

@@ -390,7 +390,7 @@ def architecture(gan):
     """The networks that trained, as rows of the report's table (figure 1's roles)."""
     return [
         common.describe_network(gan.soft_generator, gan.g_optimizer,
-                                "G(Z, C): a row for confidence C", "heads"),
+                                "G(Z, C): a row for confidence C", "units into the column heads"),
         common.describe_network(gan.discriminator, gan.d_optimizer,
                                 "D(row, C, Y): which scalar the box gave",
                                 "logit of the verdict; the answer head's logit of Y"),

@@ -36,7 +36,7 @@ ABOUT = {  # what each constant does, for the hyper-parameter tables
     "EMA": "decay of the averaged generator", "R1_WEIGHT": "gradient penalty at real rows",
     "SCALING": "numbers to [−1, 1] by", "EPOCHS": "most epochs", "CHECK_EVERY": "epochs per check",
     "CHECK_ROWS": "rows a side per check", "CHECK_ROUNDS": "boosting rounds per check",
-    "SMOOTH": "checks averaged", "PATIENCE": "checks (epochs) to improve in",
+    "SMOOTH": "checks averaged", "PATIENCE": "checks without improvement before stopping",
     "MIN_IMPROVEMENT": "least improvement", "BOOTSTRAP": "resamples per interval",
     "EXAMPLES": "rows per file of 3a", "RANDOM_SAMPLES": "samples of 3b", "GROUPS": "Cs per step",
     "GROUP_SIZE": "rows per C", "ADVERSARIAL_WEIGHT": "discriminator's weight in G's loss",
@@ -346,7 +346,7 @@ def architecture(runs):
     networks, settings = list(zip(*(run.m["architecture"] for run in runs))), runs[0].m["settings"]
     constants = [(f"`{key}`", values(run.m["settings"][key] for run in runs), ABOUT.get(key, ""))
                  for key in settings]
-    return {"networks": table(pd.DataFrame({"a / b: per dataset": [k for k in networks[0][0] if k != "network"], **{
+    return {"networks": table(pd.DataFrame({" / ".join(run.name for run in runs): [k for k in networks[0][0] if k != "network"], **{
         versions[0]["network"]: [values(v[key] for v in versions) for key in versions[0] if key != "network"]
         for versions in networks}})), "constants": table(pd.concat([pd.DataFrame(
             half, columns=["constant", "value", "what it does"]) for half in np.array_split(
