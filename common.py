@@ -55,6 +55,7 @@ DATASETS = {"diabetes": "diabetes.arff", "german_credit": "German_credit.arff"}
 MIN_ROWS = 20
 MEASURE_ROWS = 5000  # measures use at most this many rows per side: cost stays linear in rows
 HIDDEN_UNITS = (128, 128)  # every network of both parts: two hidden layers this wide
+SLOPE = 0.2  # of their LeakyReLU activations
 PROGRESS_LINES = 5  # progress lines over a training run
 FINISHED = []  # output folders this run has completed
 
@@ -73,24 +74,13 @@ class CommandLine(argparse.ArgumentParser):
         raise UserError(f"{message} (see --help)")
 
 
-def positive_int(text):
-    """argparse type for counts that must be at least 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
-    return value
-
-
 def command_line(description, epochs_default):
     """The flags both scripts take (see --help)."""
     parser = CommandLine(description=description)
     add = parser.add_argument
     add("--dataset", default="all", help="all (default: both assignment datasets), diabetes, "
                                          "german_credit or a path to an .arff file")
-    add("--epochs", type=positive_int, default=epochs_default,
+    add("--epochs", type=int, default=epochs_default,
         help=f"training epochs (default {epochs_default})")
     add("--class", dest="class_name", metavar="NAME",
         help="the nominal class attribute (default: `class`, else the last attribute)")
@@ -100,29 +90,24 @@ def command_line(description, epochs_default):
     add("--quiet", action="store_true", help="print nothing but errors")
     add("--authors", metavar="TEXT", help="the report's authors, e.g. 'Ada Lovelace (012345678), "
                                           "Alan Turing (876543210)'; kept in OUT/authors.txt")
-    add("--set", dest="changes", metavar="NAME=VALUE", action="append", type=setting, default=[],
+    add("--set", dest="changes", metavar="NAME=VALUE", action="append", default=[],
         help="run with one of the script's settings changed, e.g. --set EMA=0 (repeatable)")
-    add("--ablation", type=positive_int, metavar="SEEDS",
+    add("--ablation", type=int, metavar="SEEDS",
         help="instead of one run: the design and each change of its ABLATION list on seeds 0 to "
              "SEEDS-1, every measure into OUT/ablation.csv")
     return parser
 
 
-def setting(text):
-    """argparse type for --set NAME=VALUE."""
-    name, equals, value = text.partition("=")
-    if not equals or not name.strip():
-        raise argparse.ArgumentTypeError(f"expected NAME=VALUE, got {text!r}")
-    return name.strip(), value.strip()
-
-
 def changed(settings, changes):
-    """A copy of the frozen settings with the --set changes [(NAME, text)], typed by field."""
+    """A copy of the frozen settings with the --set changes ["NAME=VALUE"], typed by field."""
     kinds = {field.name: field.type for field in dataclasses.fields(settings)}
     kinds.pop("EPOCHS")
     expected = {bool: "true or false", int: "a whole number", float: "a number"}
     values = {}
-    for name, text in changes:
+    for change in changes:
+        name, equals, text = (part.strip() for part in change.partition("="))
+        if not equals or not name:
+            raise UserError(f"--set: expected NAME=VALUE, got {change!r}")
         if name not in kinds:
             raise UserError(f"--set {name}: not a setting of this script (--epochs sets the "
                             f"epochs); choose one of {', '.join(sorted(kinds))}")
@@ -154,6 +139,8 @@ def run_datasets(argv, description, defaults, ablation, run_dataset):
     """Parse the command line, then run_dataset(dataset, args, settings) on each dataset (or the
     ablation {description: "NAME=VALUE"}); returns args and {dataset name: metrics}."""
     args = command_line(description, defaults.EPOCHS).parse_args(argv)
+    if min(args.epochs, args.ablation or 1) < 1:
+        raise UserError("--epochs and --ablation must be at least 1 (see --help)")
     settings = changed(dataclasses.replace(defaults, EPOCHS=args.epochs), args.changes)
     names = list(DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
     datasets = [load_dataset(name, args.class_name, args.quiet) for name in names]
@@ -173,7 +160,7 @@ def run_ablation(datasets, args, settings, ablation, run_dataset):
     with tempfile.TemporaryDirectory() as scratch:
         for change, text in {"the design above": "", **ablation}.items():
             results[change] = {dataset.name: [] for dataset in datasets}
-            variant = changed(settings, [setting(text)] if text else [])
+            variant = changed(settings, [text] if text else [])
             for seed, dataset in itertools.product(range(args.ablation), datasets):
                 say(args.quiet, f"ablation {part}: {change} ({text or 'default'}), "
                                 f"{dataset.name}, seed {seed}")
@@ -229,45 +216,35 @@ class Dataset:
                 "classes": [str(value) for value in self.labels.cat.categories]}
 
 
-def resolve_dataset(name_or_path):
-    """Map a known dataset name or a path to an .arff file to (name, path)."""
-    key = str(name_or_path).strip().lower()
-    if key in DATASETS:
-        return key, DATA_DIR / DATASETS[key]
-    path = Path(name_or_path)
-    if path.suffix.lower() != ".arff":
-        raise UserError(f"unknown dataset {str(name_or_path)!r}: use one of "
-                        f"{', '.join(DATASETS)} or a path to an .arff file")
-    if not path.is_file():
-        raise UserError(f"dataset file not found: {path}")
-    return path.stem.lower(), path
-
-
 def load_dataset(name_or_path, class_name=None, quiet=False):
     """An ARFF dataset by name or path: strings and dates left out, missing values filled."""
-    name, path = resolve_dataset(name_or_path)
+    key, path = str(name_or_path).strip().lower(), Path(name_or_path)
+    if key in DATASETS:
+        path = DATA_DIR / DATASETS[key]
+    elif path.suffix.lower() != ".arff":
+        raise UserError(f"unknown dataset {str(name_or_path)!r}: use one of "
+                        f"{', '.join(DATASETS)} or a path to an .arff file")
+    elif not path.is_file():
+        raise UserError(f"dataset file not found: {path}")
+    name = key if key in DATASETS else path.stem.lower()
     attributes, rows, retyped, weighted = _parse_arff(path)
     if weighted:
         say(quiet, f"{name}: {weighted} rows carry an instance weight {{w}}; weights are ignored")
     not_finite = sum(isinstance(value, float) and not np.isfinite(value)
                      for row in rows for value in row)
     frame = pd.DataFrame(rows, columns=[attribute for attribute, _ in attributes])
-    frame = frame.replace([np.inf, -np.inf], np.nan)  # non-finite numbers count as missing
-    skipped = [attribute for attribute, kind in attributes
-               if not isinstance(kind, list) and kind.upper() == "STRING"]
+    skipped = {attribute: retyped.get(attribute, "string") for attribute, kind in attributes
+               if not isinstance(kind, list) and kind.upper() == "STRING"}
     if skipped:
-        kinds = ", ".join(f"{each} ({retyped.get(each, 'string')})" for each in skipped)
-        say(quiet, f"{name}: left out {len(skipped)} attribute(s) that are not modelled: {kinds}")
-        frame = frame.drop(columns=skipped)
-        attributes = [item for item in attributes if item[0] not in skipped]
-    if not attributes:
+        say(quiet, f"{name}: left out {len(skipped)} attribute(s) that are not modelled: "
+                   + ", ".join(f"{attribute} ({kind})" for attribute, kind in skipped.items()))
+    kinds = {attribute: kind for attribute, kind in attributes if attribute not in skipped}
+    if not kinds:
         raise UserError(f"ARFF file {path} has no numeric or nominal attributes")
+    frame = frame[list(kinds)].replace([np.inf, -np.inf], np.nan)  # not finite: missing
     missing = int(frame.isna().sum().sum())
-    for column, kind in attributes:
-        if isinstance(kind, list):
-            frame[column] = _fill_nominal(frame[column], kind)
-        else:
-            frame[column] = _fill_numeric(frame[column], retyped.get(column) == "integer")
+    frame = pd.DataFrame({column: _filled(frame[column], kind, retyped.get(column) == "integer")
+                          for column, kind in kinds.items()})
     if missing:
         of_them = f" ({not_finite} of them not finite)" if not_finite else ""
         say(quiet, f"{name}: filled {missing} missing values{of_them} (numeric: median, "
@@ -292,21 +269,19 @@ def _parse_arff(path):
     except OSError as error:
         raise UserError(f"cannot read {path}: {error.strerror or error}") from None
     try:
-        text = raw.decode("utf-8")
+        lines = raw.decode("utf-8").splitlines()
     except UnicodeDecodeError:
-        text = raw.decode("latin-1")  # Weka's own files are often Latin-1
-    lines, retyped, weighted = text.splitlines(), {}, 0
+        lines = raw.decode("latin-1").splitlines()  # Weka's own files are often Latin-1
     data = next((number + 1 for number, line in enumerate(lines)
                  if line.lstrip()[:5].lower() == "@data"), len(lines))
-    for number, line in enumerate(lines[:data]):
-        match = ATTRIBUTE_LINE.match(line)
+    retyped = {}
+    for number, match in enumerate(map(ATTRIBUTE_LINE.match, lines[:data])):
         kind = match and match.group(3).lower()
         if kind in ("date", "integer"):
             retyped[match.group(2).strip("'\"")] = kind
             lines[number] = match.group(1) + ("string" if kind == "date" else "real")
-    for number in range(data, len(lines)):
-        lines[number], found = INSTANCE_WEIGHT.subn("", lines[number])
-        weighted += found
+    unweighted = [INSTANCE_WEIGHT.subn("", line) for line in lines[data:]]
+    lines[data:] = [line for line, _ in unweighted]
     decoder = arff.ArffDecoder()
     try:
         parsed = decoder.decode(lines)  # a list of lines: its line numbers are the file's
@@ -321,32 +296,27 @@ def _parse_arff(path):
         raise UserError(f"ARFF file {path} declares no attributes")
     if not parsed["data"]:
         raise UserError(f"ARFF file {path} has no data rows after @data")
-    return parsed["attributes"], parsed["data"], retyped, weighted
+    return parsed["attributes"], parsed["data"], retyped, sum(found for _, found in unweighted)
 
 
-def _fill_numeric(values, integer=False):
-    """Numbers, missing ones the median, whole ones int64 (integers truncated as liac-arff does)."""
+def _filled(values, declared, integer=False):
+    """A column with missing values filled: categories in declared order, missing ones the mode;
+    numbers, missing ones the median, whole ones int64 (integers truncated as liac-arff does)."""
+    if isinstance(declared, list):  # liac-arff gives a declared `?` as None: missing, not a value
+        categories = list(dict.fromkeys(value for value in declared if value is not None))
+        if not categories or values.isna().all():
+            raise UserError(f"nominal attribute {values.name!r} has no values")
+        return pd.Categorical(values.fillna(values.mode().iloc[0]), categories=categories)
     numbers = pd.to_numeric(values).astype(float)
-    if integer:
-        numbers = np.trunc(numbers)
+    numbers = np.trunc(numbers) if integer else numbers
     if numbers.isna().all():
         raise UserError(f"numeric attribute {values.name!r} has no values")
     numbers = numbers.fillna(numbers.median())
     if not np.isfinite(float(numbers.max()) - float(numbers.min())):  # floats: no warning
         raise UserError(f"numeric attribute {values.name!r} spans more than a float holds "
                         f"({numbers.min():g} to {numbers.max():g})")
-    if np.all(numbers == np.round(numbers)) and numbers.abs().max() < 2**53:
-        return numbers.astype("int64")
-    return numbers
-
-
-def _fill_nominal(values, declared):
-    # liac-arff gives a declared `?` as None: it means missing, not a category
-    categories = list(dict.fromkeys(value for value in declared if value is not None))
-    if not categories or values.isna().all():
-        raise UserError(f"nominal attribute {values.name!r} has no values")
-    values = values.fillna(values.mode().iloc[0])
-    return pd.Categorical(values, categories=categories)
+    whole = np.all(numbers == np.round(numbers)) and numbers.abs().max() < 2**53
+    return numbers.astype("int64") if whole else numbers
 
 
 def _class_column(frame, class_name, path):
@@ -354,8 +324,7 @@ def _class_column(frame, class_name, path):
     nominal = list(frame.select_dtypes("category").columns)
     choices = (f"choose one of the nominal attributes with --class NAME: {', '.join(nominal)}"
                if nominal else "it has no nominal attribute to use as the class")
-    wanted = "class" if class_name is None else class_name
-    matches = [name for name in frame.columns if name.lower() == wanted.lower()]
+    matches = [name for name in frame.columns if name.lower() == (class_name or "class").lower()]
     if class_name is not None and not matches:
         raise UserError(f"--class {class_name!r}: {path} has no such attribute; {choices}")
     chosen = matches[0] if matches else frame.columns[-1]
@@ -481,19 +450,17 @@ def build_mlp(n_inputs, n_outputs=1, name="mlp"):
     """An MLP of HIDDEN_UNITS with LeakyReLU layers and linear outputs (logits or scores)."""
     hidden = inputs = keras.Input((n_inputs,))
     for units in HIDDEN_UNITS:
-        hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
+        hidden = keras.layers.LeakyReLU(SLOPE)(keras.layers.Dense(units)(hidden))
     return keras.Model(inputs, keras.layers.Dense(n_outputs)(hidden), name=name)
 
 
 def describe_network(model, optimizer, role, output):
     """A row of the report's architecture table, read from the network and optimizer trained."""
     dense = [layer.units for layer in model.layers if isinstance(layer, keras.layers.Dense)]
-    slope = next(layer.negative_slope for layer in model.layers
-                 if isinstance(layer, keras.layers.LeakyReLU))
     config = optimizer.get_config()
     return {"network": model.name.replace("_", " "), "role": role,
             "input": int(model.input_shape[-1]),
-            "hidden layers": f"{len(HIDDEN_UNITS)} × Dense {HIDDEN_UNITS[0]}, LeakyReLU({slope:g})",
+            "hidden layers": f"{len(HIDDEN_UNITS)} × Dense {HIDDEN_UNITS[0]}, LeakyReLU({SLOPE:g})",
             "output": f"{dense[-1]} {output}", "trainable parameters": int(model.count_params()),
             "optimizer": f"{type(optimizer).__name__} {config['learning_rate']:.3g}, "
                          f"β₁ {config['beta_1']:g}, β₂ {config['beta_2']:g}"}
@@ -615,11 +582,10 @@ class CheckedStopping(keras.callbacks.EarlyStopping):
 
 def plot_history(history, path, title, used=None):
     """A panel per kind of column (loss, gap, accuracy, check); a dotted line at the epoch used."""
-    panels = {"loss": [], "gap": [], "accuracy": []}
+    panels = {}
     for column in history.columns.drop("epoch"):
         kind = "accuracy" if "accuracy" in column else column.rsplit("_", 1)[-1]
         panels.setdefault(kind, []).append(column)
-    panels = {kind: columns for kind, columns in panels.items() if columns}
     figure, axes = plt.subplots(len(panels), 1, figsize=(HALF_WIDTH, 0.8 + 1.0 * len(panels)),
                                 sharex=True, squeeze=False)
     for axis, (kind, columns) in zip(axes[:, 0], panels.items()):
@@ -680,12 +646,6 @@ def two_sample_test(encoder, real, synthetic, seed, folds=5, rounds=100):
     return float(auc), pd.Series(1.0 - synthetic_odds[len(real):], index=synthetic.index)
 
 
-def independent_columns(real, count, rng):
-    """count rows drawn column by column from the real rows: their marginals, no dependence."""
-    return pd.DataFrame({name: real[name].iloc[rng.integers(len(real), size=count)].to_numpy()
-                         for name in real.columns}).astype(real.dtypes.to_dict())
-
-
 def column_likeness(real, synthetic):
     """Per column, how alike the two columns' distributions are: 1 - Kolmogorov-Smirnov
     statistic for numbers, 1 - total variation distance of the shares for categories."""
@@ -694,29 +654,6 @@ def column_likeness(real, synthetic):
         if isinstance(real[name].dtype, pd.CategoricalDtype)
         else ks_2samp(real[name], synthetic[name], method="asymp").statistic)
         for name in real.columns}, dtype=float)
-
-
-def pair_trends(real, synthetic, bins=10):
-    """Mean over column pairs of 1 - |Δ Pearson correlation| / 2 (two numbers), else 1 - total
-    variation distance of the joint table (numbers in `bins` quantile bins of the real column)."""
-    codes, numeric = {}, [name for name in real.columns
-                          if not isinstance(real[name].dtype, pd.CategoricalDtype)]
-    for name in real.columns:
-        edges = np.unique(np.quantile(real[name], np.linspace(0, 1, bins + 1)[1:-1])) if (
-            name in numeric) else None
-        codes[name] = [np.searchsorted(edges, frame[name], side="right") if name in numeric
-                       else frame[name].cat.codes.to_numpy(np.int64) for frame in (real, synthetic)]
-    correlations = [frame[numeric].astype(float).corr().fillna(0.0) for frame in (real, synthetic)]
-    scores = []
-    for first, second in itertools.combinations(real.columns, 2):
-        if first in numeric and second in numeric:
-            change = correlations[0].loc[first, second] - correlations[1].loc[first, second]
-            scores.append(1.0 - abs(change) / 2.0)
-        else:
-            width = int(max(np.max(codes[second][0]), np.max(codes[second][1]))) + 1
-            scores.append(1.0 - _total_variation(*(one * width + two for one, two in
-                                                   zip(codes[first], codes[second]))))
-    return float(np.mean(scores)) if scores else 1.0
 
 
 def _total_variation(codes, other_codes):
@@ -741,11 +678,8 @@ def nearest_rows(reference, *queries):
 def output_folder(out_root, dataset_name, part):
     """Yield a temporary folder that replaces OUT/<dataset>/<part> only when the run completes."""
     final = Path(out_root) / dataset_name / part
-    try:
-        final.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{part}-", dir=final.parent))
-    except OSError as error:
-        raise UserError(f"cannot write to --out {out_root}: {error.strerror or error}") from None
+    check_writable(final.parent)
+    staging = Path(tempfile.mkdtemp(prefix=f".{part}-", dir=final.parent))
     try:
         yield staging
     except BaseException:
@@ -759,13 +693,14 @@ def output_folder(out_root, dataset_name, part):
     FINISHED.append(final)
 
 
-def check_writable(out_root):
-    """Fail early, before any training, when the outputs root cannot be written."""
+def check_writable(folder):
+    """Fail early, before any training, when an output folder cannot be written."""
     try:
-        Path(out_root).mkdir(parents=True, exist_ok=True)
-        tempfile.TemporaryFile(dir=out_root).close()
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=folder).close()
     except OSError as error:
-        raise UserError(f"cannot write to --out {out_root}: {error.strerror or error}") from None
+        raise UserError(f"cannot write to {folder}: {error.strerror or error}; choose another "
+                        "--out") from None
 
 
 def write_json(path, data):

@@ -22,8 +22,6 @@ import tensorflow as tf
 from common import say
 from scipy.stats import bootstrap
 from sklearn.decomposition import PCA
-from sklearn.ensemble import RandomForestClassifier
-from sklearn.model_selection import StratifiedKFold, cross_val_score
 from threadpoolctl import threadpool_limits
 
 
@@ -117,11 +115,10 @@ class TabularGAN(keras.Model):
             tracker.update_state(tf.cast(value, "float32"))
         return {name: tracker.result() for name, tracker in self.trackers.items()}
 
-    def sample(self, count, rng, trained=False):
-        """Encoded rows from NumPy noise drawn with rng: of the averaged generator, or trained."""
+    def sample(self, count, rng):
+        """Encoded rows of the averaged generator from NumPy noise drawn with rng."""
         noise = rng.standard_normal((count, self.settings.NOISE_DIM)).astype("float32")
-        generator = self.generator if trained else self.average_generator
-        return generator.predict(noise, batch_size=1024, verbose=0)
+        return self.average_generator.predict(noise, batch_size=1024, verbose=0)
 
     def realness(self, encoded):
         """The discriminator's probability that each encoded row (snapped with SNAP) is real."""
@@ -165,21 +162,6 @@ def train(dataset, encoder, settings, seed, rng, quiet):
 
 
 # --- Analysis -------------------------------------------------------------------------------------
-
-
-def class_accuracies(dataset, synthetic, seed):
-    """(TSTR, TRTR): a random forest trained on synthetic rows and tested on the real rows, and
-    the same forest 5-fold cross-validated on the real rows (at most MEASURE_ROWS of each)."""
-    encoder, label = common.TabularEncoder(dataset.features), dataset.class_column
-    (real_x, real_y), (synthetic_x, synthetic_y) = (
-        (encoder.transform(rows.drop(columns=label)), rows[label].astype(str))
-        for rows in (common.at_most(frame, common.MEASURE_ROWS, seed)
-                     for frame in (dataset.frame, synthetic)))
-    forest = RandomForestClassifier(random_state=seed, n_jobs=-1)
-    tstr = forest.fit(synthetic_x, synthetic_y).score(real_x, real_y)
-    splits = StratifiedKFold(5, shuffle=True, random_state=seed)
-    trtr = cross_val_score(forest, real_x, real_y, cv=splits).mean()
-    return float(tstr), float(trtr)
 
 
 def copy_rate(real, synthetic):
@@ -232,43 +214,34 @@ def example_table(samples, scores, real, nearest, distances, order, detector):
 
 
 def lead_statistics(history):
-    """Lead changes (all, first 10%, last 25% of epochs) and, for each window, the discriminator's
-    share of the lead, the mean gap g_loss - d_loss and the swing of its mean accuracy."""
+    """3c: how often the lead changed hands, the discriminator's share of the lead (its loss the
+    lower) over all epochs and the last quarter, and the mean gap g_loss - d_loss."""
     gap = (history["g_loss"] - history["d_loss"]).to_numpy()
-    accuracy = ((history["d_accuracy_real"] + history["d_accuracy_fake"]) / 2).to_numpy()
-    leads = gap > 0  # the discriminator's loss is the lower
-    changes = np.flatnonzero(leads[1:] != leads[:-1]) + 1  # the epochs a new lead starts
-    early, late = max(1, len(gap) // 10), len(gap) - max(1, len(gap) // 4)
-    statistics = {"lead_changes": len(changes), "lead_changes_early": int(sum(changes < early)),
-                  "lead_changes_late": int(sum(changes >= late))}
-    for share, name, window in (("discriminator", "mean", slice(None)), ("early", "early",
-                                slice(0, early)), ("late", "late", slice(late, None))):
-        statistics.update({f"{share}_lead_share": float(leads[window].mean()),
-                           f"{name}_loss_gap": float(gap[window].mean()),
-                           f"{name}_d_accuracy_swing": float(np.ptp(accuracy[window]))})
-    return statistics
+    leads = gap > 0
+    return {"lead_changes": int((leads[1:] != leads[:-1]).sum()),
+            "discriminator_lead_share": float(leads.mean()),
+            "late_lead_share": float(leads[len(gap) - max(1, len(gap) // 4):].mean()),
+            "mean_loss_gap": float(gap.mean())}
 
 
-def plot_samples(name, encoder, real, fooled, not_fooled, path, seed):
-    """PCA of the encoded real rows with the example samples of each judge (one panel each)
-    and lines to their nearest real records."""
-    pca = PCA(2, random_state=seed).fit(encoder.transform(real))
-    points = pca.transform(encoder.transform(real))
+def plot_samples(name, encoded, nearest, chosen, path, seed):
+    """3a's picture: the real rows on their first two principal components, each judge's example
+    samples on them (a panel per judge) and lines to their nearest real records."""
+    real, examined = encoded
+    pca = PCA(2, random_state=seed).fit(real)
+    points, samples = pca.transform(real), pca.transform(examined)
     figure, axes = common.plt.subplots(1, len(JUDGES), figsize=(2 * common.HALF_WIDTH, 2.6),
                                        sharex=True, sharey=True)
     for axis, (detector, title) in zip(axes, JUDGES.items()):
         axis.scatter(points[:, 0], points[:, 1], s=4, c="lightgrey", label="real rows")
-        for table, colour, label in ((fooled, "tab:green", "fooled it"),
-                                     (not_fooled, "tab:red", "did not fool it")):
-            table = table[table["chosen_by"] == detector]
-            if table.empty:
-                continue
-            own = pca.transform(encoder.transform(table[real.columns]))
-            neighbour = pca.transform(encoder.transform(
-                table[[f"nearest_real_{c}" for c in real.columns]].set_axis(real.columns, axis=1)))
-            axis.plot(np.c_[own[:, 0], neighbour[:, 0]].T, np.c_[own[:, 1], neighbour[:, 1]].T,
-                      color=colour, linewidth=0.8, alpha=0.6)  # one line per pair
-            axis.scatter(own[:, 0], own[:, 1], s=22, c=colour, marker="X", label=label)
+        for label, colour, legend in (("fooled", "tab:green", "fooled it"),
+                                      ("not_fooled", "tab:red", "did not fool it")):
+            order = chosen[detector][label]
+            if len(order):
+                pairs = np.stack([samples[order], points[nearest[order]]])  # a line per pair
+                axis.plot(pairs[..., 0], pairs[..., 1], color=colour, linewidth=0.8, alpha=0.6)
+                axis.scatter(samples[order, 0], samples[order, 1], s=22, c=colour, marker="X",
+                             label=legend)
         axis.set_xlabel("principal component 1 of the real rows")
         axis.set_title(f"{name}: {title}")
         axis.legend(loc="best", framealpha=0.8, handletextpad=0.3, borderpad=0.3)
@@ -279,45 +252,37 @@ def plot_samples(name, encoder, real, fooled, not_fooled, path, seed):
 # --- Main -----------------------------------------------------------------------------------------
 
 
-def analyse(gan, encoder, dataset, settings, rng, seed):
-    """The synthetic rows, both judges' verdicts on them (3a, 3b), and the fidelity measures."""
-    real = dataset.frame
+def analyse(gan, encoder, real, settings, rng, seed):
+    """The synthetic rows, both judges' verdicts on them (3a, 3b), the measures, and what 3a's
+    picture needs: the encoded real and examined rows, each one's nearest, the judges' picks."""
     synthetic_x = gan.sample(max(len(real), settings.RANDOM_SAMPLES), rng)
     synthetic = encoder.inverse_transform(synthetic_x)
     # 3a looks at the first MEASURE_ROWS synthetic rows (all of them for the assignment's data)
     examined = synthetic.iloc[:common.MEASURE_ROWS]
-    detector_auc, detector_scores = common.two_sample_test(encoder, real, examined, seed)
+    c2st_auc, detector_scores = common.two_sample_test(encoder, real, examined, seed)
     scores = {"discriminator": gan.realness(synthetic_x[:len(examined)]),
               "detector": detector_scores.to_numpy()}
-    (nearest, distances), (_, real_distances) = common.nearest_rows(
-        encoder.transform(real), encoder.transform(examined), None)
+    encoded = encoder.transform(real), encoder.transform(examined)
+    (nearest, distances), (_, real_distances) = common.nearest_rows(*encoded, None)
     picked = rng.choice(len(examined), settings.RANDOM_SAMPLES, replace=False)
-    verdicts = {detector: judge(scores[detector], distances, picked, settings, rng)
-                for detector in JUDGES}
-    tables = {label: pd.concat([example_table(examined, scores, real, nearest, distances,
-                                              verdicts[detector][1][label], detector)
-                                for detector in JUDGES], ignore_index=True)
-              for label in ("fooled", "not_fooled")}
-    scores_of_picked = np.column_stack([scores[detector][picked] for detector in JUDGES])
-    random_samples = examined.iloc[picked].reset_index(drop=True)
-    random_samples[[f"{detector}_score" for detector in JUDGES]] = scores_of_picked
-    random_samples[["passed", "passed_detector"]] = scores_of_picked >= 0.5
-    # the generator the discriminator last trained against, scored by the same discriminator
-    trained_passed = gan.realness(gan.sample(settings.RANDOM_SAMPLES, rng, trained=True)) >= 0.5
-    independent = common.independent_columns(real, len(real), rng)
-    tstr, trtr = class_accuracies(dataset, synthetic, seed)
-    metrics = {"synthetic_rows": len(synthetic), "examined_rows": len(examined),
-               "detector_auc": detector_auc, "c2st_auc": detector_auc,
+    metrics = {"examined_rows": len(examined), "c2st_auc": c2st_auc,
                "real_nearest_distance": float(real_distances.mean()),
-               "trained_passed_of_100": int(trained_passed.sum()), "tstr_accuracy": tstr,
-               "trtr_accuracy": trtr, "copy_rate": copy_rate(real, synthetic)}
-    for detector, (numbers, _) in verdicts.items():  # the discriminator's keep plain names
+               "column_shapes": float(common.column_likeness(real, synthetic).mean()),
+               "copy_rate": copy_rate(real, synthetic)}
+    chosen = {}
+    for detector in JUDGES:  # the discriminator's numbers keep plain names
+        numbers, chosen[detector] = judge(scores[detector], distances, picked, settings, rng)
         metrics.update({name if detector == "discriminator" else f"detector_{name}": value
                         for name, value in numbers.items()})
-    for prefix, rows in (("", synthetic), ("independent_", independent)):
-        metrics[f"{prefix}column_shapes"] = float(common.column_likeness(real, rows).mean())
-        metrics[f"{prefix}pair_trends"] = common.pair_trends(real, rows)
-    return synthetic, tables, random_samples, metrics
+    tables = {label: pd.concat([example_table(examined, scores, real, nearest, distances,
+                                              chosen[detector][label], detector)
+                                for detector in JUDGES], ignore_index=True)
+              for label in ("fooled", "not_fooled")}
+    tables["samples_100"] = examined.iloc[picked].reset_index(drop=True).assign(**{
+        f"{detector}_score": scores[detector][picked].astype(float) for detector in JUDGES})
+    tables["samples_100"][["passed", "passed_detector"]] = np.column_stack(
+        [scores[detector][picked] >= 0.5 for detector in JUDGES])
+    return synthetic, tables, metrics, (encoded, nearest, chosen)
 
 
 def run_dataset(dataset, args, settings):
@@ -329,17 +294,12 @@ def run_dataset(dataset, args, settings):
                     f"{settings.EPOCHS} epochs")
     gan, history, convergence, train_seconds = train(dataset, encoder, settings, args.seed, rng,
                                                     args.quiet)
-    used = history.iloc[convergence["epoch_used"] - 1]
-    synthetic, tables, random_samples, measured = analyse(gan, encoder, dataset, settings, rng,
-                                                          args.seed)
+    synthetic, tables, measured, picture = analyse(gan, encoder, dataset.frame, settings, rng,
+                                                   args.seed)
     metrics = {
         **dataset.summary, **measured,
         "epochs": settings.EPOCHS, **convergence, "train_seconds": round(train_seconds, 2),
-        **lead_statistics(history),
-        **{f"{when}_{name}": float(row[name]) for when, row in (("used", used),
-                                                                  ("final", history.iloc[-1]))
-           for name in ("d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake")},
-        "seed": args.seed,
+        **lead_statistics(history), "seed": args.seed,
         "architecture": [common.describe_network(*network) for network in (  # the networks
             (gan.generator, gan.g_optimizer, "G(Z): a row from noise", "units into the column heads"),
             (gan.discriminator, gan.d_optimizer, "D(row): real or not", "logit"))],
@@ -349,21 +309,18 @@ def run_dataset(dataset, args, settings):
     with common.output_folder(args.out, dataset.name, "part1") as folder:
         common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
                             used=convergence["epoch_used"])
-        plot_samples(dataset.name, encoder, dataset.frame, tables["fooled"], tables["not_fooled"],
-                     folder / "samples.png", args.seed)
-        common.histogram([random_samples[f"{judge}_score"] for judge in JUDGES],
+        plot_samples(dataset.name, *picture, folder / "samples.png", args.seed)
+        common.histogram([tables["samples_100"][f"{judge}_score"] for judge in JUDGES],
                          list(JUDGES.values()), folder / "scores_100.png", 20,
                          xlabel="probability of being real (≥ 0.5: passed)", ylabel="samples",
-                         title=f"{dataset.name}: {len(random_samples)} random samples")
-        for name, frame in {"losses": history, **tables, "samples_100": random_samples,
-                            "synthetic": synthetic}.items():
+                         title=f"{dataset.name}: {settings.RANDOM_SAMPLES} random samples")
+        for name, frame in {"losses": history, **tables, "synthetic": synthetic}.items():
             frame.to_csv(folder / f"{name}.csv", index=False)
         metrics["total_seconds"] = round(time.perf_counter() - started, 2)
         common.write_json(folder / "metrics.json", metrics)
         report.write_run_report(folder, "part1")
     say(args.quiet, f"{dataset.name}: epoch used {convergence['epoch_used']} of {len(history)}  " +
-        "  ".join(f"{key} {metrics[key]:.3f}" for key in ("c2st_auc", "tstr_accuracy",
-                                                         "column_shapes", "pair_trends"))
+        "  ".join(f"{key} {metrics[key]:.3f}" for key in ("c2st_auc", "column_shapes"))
         + f"  -> {args.out}/{dataset.name}/part1/")
     return metrics
 

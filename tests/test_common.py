@@ -257,7 +257,7 @@ def test_ctrl_c_ends_in_one_line_and_keeps_older_results(script, step, tmp_path,
                                             ("EMA=high", "EMA takes a number")])
 def test_set_refuses_what_the_settings_cannot_take(text, expected):
     with pytest.raises(common.UserError, match=expected):
-        common.changed(part1_gan.Settings(), [common.setting(text)])
+        common.changed(part1_gan.Settings(), [text])
 
 
 def test_set_and_ablation_run_each_change_on_each_seed_into_one_table(write_arff, tmp_path):
