@@ -649,19 +649,12 @@ def two_sample_test(encoder, real, synthetic, seed, folds=5, rounds=100):
 def column_likeness(real, synthetic):
     """Per column, how alike the two columns' distributions are: 1 - Kolmogorov-Smirnov
     statistic for numbers, 1 - total variation distance of the shares for categories."""
-    return pd.Series({name: 1.0 - (
-        _total_variation(real[name].cat.codes, synthetic[name].cat.codes)
-        if isinstance(real[name].dtype, pd.CategoricalDtype)
-        else ks_2samp(real[name], synthetic[name], method="asymp").statistic)
-        for name in real.columns}, dtype=float)
-
-
-def _total_variation(codes, other_codes):
-    """Total variation distance between the shares of two arrays of non-negative codes."""
-    both = [np.asarray(each, dtype=np.int64) for each in (codes, other_codes)]
-    size = int(max(each.max() for each in both)) + 1
-    shares, other_shares = (np.bincount(each, minlength=size) / len(each) for each in both)
-    return 0.5 * float(np.abs(shares - other_shares).sum())
+    def likeness(name):
+        if isinstance(real[name].dtype, pd.CategoricalDtype):
+            shares = [rows[name].value_counts(normalize=True) for rows in (real, synthetic)]
+            return 1.0 - 0.5 * float(shares[0].sub(shares[1], fill_value=0.0).abs().sum())
+        return 1.0 - ks_2samp(real[name], synthetic[name], method="asymp").statistic
+    return pd.Series({name: likeness(name) for name in real.columns}, dtype=float)
 
 
 def nearest_rows(reference, *queries):
