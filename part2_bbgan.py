@@ -19,11 +19,9 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from common import say
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
-
 
 
 @dataclass(frozen=True)
@@ -81,19 +79,15 @@ class BlackBox:
 
     def summary(self):
         """4a: the forest's accuracy, ROC-AUC and confidence on its test rows, by true class."""
-        confidence = self.test_confidence
-
-        def described(values):
-            return {"count": len(values), **{name: float(getattr(values, name)())
-                                             for name in ("min", "max", "mean", "std")}}
-
+        confidence, y = self.test_confidence, self.test_y
+        every, positive, negative = [
+            {"count": len(values), **{name: float(getattr(values, name)())
+                                      for name in ("min", "max", "mean", "std")}}
+            for values in (confidence, confidence[y], confidence[~y])]
         return {"positive_class": self.positive, "one_vs_rest": self.multiclass,
-                "test_rows": len(self.test_y),
-                "accuracy": float(accuracy_score(self.test_y, confidence >= 0.5)),
-                "roc_auc": float(roc_auc_score(self.test_y, confidence)),
-                "test_confidence": described(confidence),
-                "test_confidence_by_class": {"positive": described(confidence[self.test_y]),
-                                             "negative": described(confidence[~self.test_y])}}
+                "test_rows": len(y), "accuracy": float(accuracy_score(y, confidence >= 0.5)),
+                "roc_auc": float(roc_auc_score(y, confidence)), "test_confidence": every,
+                "test_confidence_by_class": {"positive": positive, "negative": negative}}
 
 
 def scan_prior(schema, score, settings, rng, points=101):
@@ -109,8 +103,7 @@ def scan_prior(schema, score, settings, rng, points=101):
             rows[:, spec.offset] = np.tile(grid, scans)
             answers = score(schema.inverse_transform(rows)).reshape(scans, points)
             changes = (np.diff(answers, axis=1) != 0).sum(axis=0).astype(float)
-            if not changes.any():  # the box ignores this number: keep it uniform
-                changes[:] = 1.0
+            changes = changes if changes.any() else np.ones(points - 1)  # ignored: uniform
             densities[spec.offset] = changes / changes.sum()
     prior = rng.uniform(-1.0, 1.0, size=(count, schema.width)).astype("float32")
     for offset, density in densities.items():
@@ -148,18 +141,20 @@ def build_discriminator(width, nearer_rule=False):
 
 class BlackBoxGAN(keras.Model):
     """Figure 1, fit() on batches of Cs: one box query per step (generated and prior rows), then
-    the discriminator, the realism critic and the generator learn. answer: rows to the box's Ys."""
+    the discriminator, the realism critic (prior row with Y, or generated row with C?) and the
+    generator learn. score: the box's answers to decoded rows; answer(): to encoded rows."""
 
-    def __init__(self, settings, encoder, answer, seed):
+    def __init__(self, settings, encoder, score, seed):
         super().__init__()
-        self.settings, self.answer = settings, answer
+        self.settings, self.answer = settings, lambda rows: score(encoder.inverse_transform(rows))
         self.snap = common.SnapToRecords(encoder)
         self.soft_generator, self.average_generator = common.averaged_copy(
             lambda: common.build_generator(settings.NOISE_DIM + 1, encoder))
         self.discriminator = build_discriminator(encoder.width, settings.NEARER_RULE)
-        self.critic = RealismCritic(settings, encoder.width)
-        self.g_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5)
-        self.d_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5)
+        self.critic = common.build_mlp(encoder.width + 1, name="realism_critic")
+        self.answer_counts = tf.Variable(tf.ones(settings.BINS), trainable=False)  # prior's Ys
+        self.c_optimizer, self.g_optimizer, self.d_optimizer = (
+            keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5) for _ in range(3))
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "d_accuracy", "answer_loss", "critic_loss", "g_loss", "batch_mae"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -187,7 +182,7 @@ class BlackBoxGAN(keras.Model):
         answered, prior_answers = tf.split(answers, [tf.shape(rows)[0], -1])
         decoys = keras.random.uniform((judged, 1), seed=self.seed_generator)  # their C
         losses = {**self.fit_discriminator(queries, answers, tf.concat([desired, decoys], 0)),
-                  "critic_loss": self.critic.fit(rows, desired, prior_rows, prior_answers),
+                  "critic_loss": self.fit_critic(rows, desired, prior_rows, prior_answers),
                   "g_loss": self.fit_generator(noise, desired, answered),
                   "batch_mae": tf.abs(answered - desired)}
         common.update_average(self.average_generator, self.soft_generator, self.settings.EMA)
@@ -198,13 +193,11 @@ class BlackBoxGAN(keras.Model):
     def judge(self, rows, desired, answered):
         """(swap, the discriminator's two logits) for rows with C and Y, swapped at random."""
         swap = keras.random.uniform(tf.shape(desired), seed=self.seed_generator) < 0.5
-        first = tf.where(swap, answered, desired)
-        second = tf.where(swap, desired, answered)
-        return swap, self.discriminator(tf.concat([rows, first, second], axis=1))
+        pair = [tf.where(swap, answered, desired), tf.where(swap, desired, answered)]
+        return swap, self.discriminator(tf.concat([rows, *pair], axis=1))
 
     def fit_discriminator(self, queries, answers, desired):
-        """One step: which of C and Y the box gave (the first len(desired) queried rows), and
-        its answer to every queried row."""
+        """One step: which of C and Y the box gave for the first rows, and every row's answer."""
         rows, answered = queries[:tf.shape(desired)[0]], answers[:tf.shape(desired)[0]]
         with tf.GradientTape() as tape:
             swap, (logits, _) = self.judge(rows, desired, answered)
@@ -226,9 +219,28 @@ class BlackBoxGAN(keras.Model):
             swap, (logits, _) = self.judge(rows, desired, answered)
             fooled = tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(
                 1.0 - tf.cast(swap, "float32"), logits))
+            unrealistic = tf.nn.softplus(-self.critic(tf.concat([rows, desired], axis=1)))
             loss = (self.settings.ADVERSARIAL_WEIGHT * fooled
-                    + self.settings.REALISM_WEIGHT * self.critic.unrealistic(rows, desired))
+                    + self.settings.REALISM_WEIGHT * tf.reduce_mean(unrealistic))
         common.gradient_step(self.g_optimizer, tape, loss, self.soft_generator)
+        return loss
+
+    def fit_critic(self, rows, desired, prior_rows, prior_answers):
+        """One realism step: prior rows with Y (as real, weighted so that their Ys count evenly
+        over the BINS ranges, as the Cs do) against generated rows with C."""
+        count = self.settings.BINS
+        bins = tf.cast(tf.clip_by_value(prior_answers[:, 0] * count, 0, count - 1), "int32")
+        self.answer_counts.assign_add(tf.math.bincount(bins, minlength=count, maxlength=count,
+                                                       dtype="float32"))
+        share = self.answer_counts / tf.reduce_sum(self.answer_counts)
+        weights = tf.minimum(tf.gather(1.0 / (count * share), bins), count)
+        weights = weights / tf.reduce_mean(weights)
+        with tf.GradientTape() as tape:
+            real = tf.nn.softplus(-self.critic(tf.concat([prior_rows, prior_answers], axis=1),
+                                               training=True))[:, 0]
+            fake = tf.nn.softplus(self.critic(tf.concat([rows, desired], axis=1), training=True))
+            loss = 0.5 * (tf.reduce_mean(weights * real) + tf.reduce_mean(fake))
+        common.gradient_step(self.c_optimizer, tape, loss, self.critic)
         return loss
 
     def sample(self, noise, desired):
@@ -237,54 +249,17 @@ class BlackBoxGAN(keras.Model):
         return self.snap(self.average_generator(inputs)).numpy()
 
 
-class RealismCritic:
-    """Tells generated rows with their C from prior rows with the box's answer, the prior's rows
-    weighted so that their answers count evenly over the BINS ranges, as the Cs do."""
-
-    def __init__(self, settings, width):
-        self.network = common.build_mlp(width + 1, name="realism_critic")
-        self.optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5)
-        self.answer_counts = tf.Variable(tf.ones(settings.BINS), trainable=False)  # prior's Ys
-
-    def even_weights(self, prior_answers):
-        """Weights 1 / (BINS x share of the answer's bin so far), at most BINS, mean 1."""
-        count = self.answer_counts.shape[0]
-        bins = tf.cast(tf.clip_by_value(prior_answers[:, 0] * count, 0, count - 1), "int32")
-        self.answer_counts.assign_add(tf.math.bincount(bins, minlength=count, maxlength=count,
-                                                       dtype="float32"))
-        share = self.answer_counts / tf.reduce_sum(self.answer_counts)
-        weights = tf.minimum(tf.gather(1.0 / (count * share), bins), count)
-        return weights / tf.reduce_mean(weights)
-
-    def fit(self, rows, desired, prior_rows, prior_answers):
-        """One step: prior rows with Y (weighted, as real) against generated rows with C."""
-        weights = self.even_weights(prior_answers)
-        with tf.GradientTape() as tape:
-            real = tf.nn.softplus(-self.network(tf.concat([prior_rows, prior_answers], axis=1),
-                                                training=True))[:, 0]
-            fake = tf.nn.softplus(self.network(tf.concat([rows, desired], axis=1), training=True))
-            loss = 0.5 * (tf.reduce_mean(weights * real) + tf.reduce_mean(fake))
-        common.gradient_step(self.optimizer, tape, loss, self.network)
-        return loss
-
-    def unrealistic(self, rows, desired):
-        """The generator's loss for rows the critic calls generated."""
-        return tf.reduce_mean(tf.nn.softplus(-self.network(tf.concat([rows, desired], axis=1))))
-
-
 def train(encoder, score, settings, seed, rng, quiet):
     """Train from the generator's encoder (the prior's quantile space) and the box's score of
     decoded rows, no real rows: (model, history, convergence summary, seconds)."""
-    gan = BlackBoxGAN(settings, encoder, lambda encoded: score(encoder.inverse_transform(encoded)),
-                      seed)
-    samples = settings.SAMPLES
-    gan.compile(steps_per_execution=-(-samples // settings.GROUPS))
-    noise = rng.standard_normal((samples, settings.NOISE_DIM)).astype("float32")  # held out
-    asked = rng.uniform(size=samples).astype("float32")
+    gan = BlackBoxGAN(settings, encoder, score, seed)
+    gan.compile(steps_per_execution=-(-settings.SAMPLES // settings.GROUPS))
+    noise = rng.standard_normal((settings.SAMPLES, settings.NOISE_DIM)).astype("float32")
+    asked = rng.uniform(size=settings.SAMPLES).astype("float32")  # held-out (Z, C) pairs
     stopping = common.CheckedStopping(  # the check: the averaged generator's mean |C - Y|
         "heldout_mae", lambda gan: np.abs(gan.answer(gan.sample(noise, asked)) - asked).mean(),
         settings.PATIENCE, settings.MIN_IMPROVEMENT)
-    desired = rng.uniform(size=(samples, 1)).astype("float32")
+    desired = rng.uniform(size=(settings.SAMPLES, 1)).astype("float32")
     start = time.perf_counter()
     history = gan.fit(common.shuffled_batches(desired, settings.GROUPS, seed),
                       epochs=settings.EPOCHS, shuffle=False, verbose=0,  # the dataset shuffles
@@ -294,32 +269,15 @@ def train(encoder, score, settings, seed, rng, quiet):
 
 def diversity(encoded, real_encoded):
     """Mean per-feature standard deviation of the samples relative to the real rows'."""
-    real_std = real_encoded.std(axis=0)
-    varying = real_std > 0
-    return float((encoded.std(axis=0)[varying] / real_std[varying]).mean())
-
-
-def collapse_at_fixed_c(box, sample, noise_dim, real_encoded, rng, draws=200):
-    """4d's test of collapse: many Z at each of five fixed C; per C, the distinct rows among the
-    draws, their spread against the real rows' (as `diversity`) and their mean |C - Y|."""
-    found = []
-    for c in (0.1, 0.3, 0.5, 0.7, 0.9):
-        rows = sample(rng.standard_normal((draws, noise_dim)).astype("float32"), np.full(draws, c))
-        found.append({"c": c, "draws": draws, "distinct_rows": len(rows.drop_duplicates()),
-                      "spread": diversity(box.encoder.transform(rows), real_encoded),
-                      "mae": float(np.abs(box.score(rows) - c).mean())})
-    return found
-
-
-def bin_index(confidence, bins):
-    """Which of the `bins` ranges of [0, 1] each confidence falls in (1.0 goes to the last)."""
-    return np.clip((np.asarray(confidence) * bins).astype(int), 0, bins - 1)
+    varying = real_encoded.std(axis=0) > 0
+    return float((encoded.std(axis=0)[varying] / real_encoded.std(axis=0)[varying]).mean())
 
 
 def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, distances, count):
     """Per range of C and per class asked for ({"positive": C >= 0.5, "negative"}): error, class
     agreement, the box's answers; per range also diversity, nearest distance, test share."""
-    which = bin_index(desired, count)
+    which, tested = (np.clip((np.asarray(values) * count).astype(int), 0, count - 1)
+                     for values in (desired, test_confidence))  # 1.0 goes to the last range
     frame = pd.DataFrame({"which": which, "error": np.abs(desired - answered),
                           "agrees": (desired >= 0.5) == (answered >= 0.5),
                           "answered": answered, "distance": distances})
@@ -327,14 +285,11 @@ def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, d
                  class_agreement=("agrees", "mean"), mean_blackbox_confidence=("answered", "mean"),
                  blackbox_confidence_sd=("answered", "std"))
     by_class = frame.groupby(np.where(desired >= 0.5, "positive", "negative")).agg(**stats)
-    bins = frame.groupby("which").agg(**stats, nearest_real_distance=("distance", "median"))
-    bins.insert(6, "diversity", [diversity(encoded[which == index], real_encoded)
-                                 for index in bins.index])
+    bins = frame.groupby("which").agg(**stats, diversity=("which", lambda group: diversity(
+        encoded[group.index], real_encoded)), nearest_real_distance=("distance", "median"))
     bins = bins.reindex(range(count)).fillna({"count": 0}).astype({"count": int})
-    bins["test_share"] = np.bincount(bin_index(test_confidence, count), minlength=count) / len(
-        test_confidence)
-    bins.insert(0, "bin", [f"{index / count:.1f}-{(index + 1) / count:.1f}" for index in
-                           bins.index])
+    bins = bins.assign(test_share=np.bincount(tested, minlength=count) / len(tested))
+    bins.insert(0, "bin", [f"{low / count:.1f}-{(low + 1) / count:.1f}" for low in range(count)])
     return bins.reset_index(drop=True), by_class.to_dict("index")
 
 
@@ -362,9 +317,10 @@ def feature_table(real, generated, uniform):
            for label, rows in list(frames.items())[1:]}})
 
 
-def plot_confidences(folder, name, box, desired, answered, bins):
+def plot_confidences(folder, name, box, generated, bins):
     """4a-4c's pictures: test-row confidences by true class, C against Y, the samples' scores
     by the class the forest gives them."""
+    desired, answered = generated["desired_confidence"], generated["blackbox_confidence"]
     truly = box.test_y
     common.histogram([box.test_confidence[truly], box.test_confidence[~truly]],
                      [f"truly {box.positive}", f"truly {box.negative}"],
@@ -386,85 +342,32 @@ def plot_confidences(folder, name, box, desired, answered, bins):
                      title=f"{name}: forest's scores of the samples")
 
 
-def architecture(gan):
-    """The networks that trained, as rows of the report's table (figure 1's roles)."""
-    return [
-        common.describe_network(gan.soft_generator, gan.g_optimizer,
-                                "G(Z, C): a row for confidence C", "units into the column heads"),
-        common.describe_network(gan.discriminator, gan.d_optimizer,
-                                "D(row, C, Y): which scalar the box gave",
-                                "logit of the verdict; the answer head's logit of Y"),
-        common.describe_network(gan.critic.network, gan.critic.optimizer,
-                                "prior row with Y, or generated row with C?", "logit")]
-
-
-def run_dataset(dataset, args, settings):
-    """Black box, prior, training, 1000 single draws, measures: OUT/<dataset>/part2/."""
-    started = time.perf_counter()
-    rng = common.seed_everything(args.seed)
-    box = BlackBox(dataset, args.seed)
-    summary = box.summary()
-    say(args.quiet, f"{dataset.name}: black box accuracy {summary['accuracy']:.3f}, ROC-AUC "
-                    f"{summary['roc_auc']:.3f}, confidence of {box.positive!r}")
-    prior = scan_prior(box.encoder, box.score, settings, rng)  # the box's encoder: the schema
-    encoder = common.TabularEncoder(prior, numeric="quantile")
-    gan, history, convergence, seconds = train(encoder, box.score, settings, args.seed, rng,
-                                               args.quiet)
-
-    def draw(noise, desired):  # the averaged generator's single draws, decoded
-        return encoder.inverse_transform(gan.sample(noise, desired))
-
+def measures(box, draw, settings, seed, rng):
+    """SAMPLES single draws G(Z, C), C uniform, and the box's Ys; the per-bin and feature tables;
+    every number of 4b-4d (the real rows are used here only). rng: C, Z, uniform rows, fixed Cs."""
     desired = rng.uniform(size=settings.SAMPLES)
     generated = draw(rng.standard_normal((len(desired), settings.NOISE_DIM)).astype("float32"),
                      desired)
-    answered = box.score(generated)
-    bins, features, metrics = measures(box, generated, desired, answered, draw, settings,
-                                       args.seed, rng)
-    metrics.update(**dataset.summary, **convergence, box=summary, epochs=settings.EPOCHS,
-                   train_seconds=round(seconds, 2), seed=args.seed,
-                   architecture=architecture(gan), settings=asdict(settings))
-    generated = generated.assign(desired_confidence=desired, blackbox_confidence=answered)
-
-    with common.output_folder(args.out, dataset.name, "part2") as folder:
-        common.write_json(folder / "blackbox.json", summary)
-        for name, frame in {"generated_1000": generated, "confidence_bins": bins,
-                            "features": features, "losses": history}.items():
-            frame.to_csv(folder / f"{name}.csv", index=False)
-        plot_confidences(folder, dataset.name, box, desired, answered, settings.BINS)
-        common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
-                            used=metrics["epoch_used"])
-        metrics["total_seconds"] = round(time.perf_counter() - started, 2)
-        common.write_json(folder / "metrics.json", metrics)
-        report.write_run_report(folder, "part2")
-    say(args.quiet, f"{dataset.name}: mae {metrics['mae']:.4f}  class agreement "
-                    f"{metrics['class_agreement']:.3f}  epoch used {metrics['epoch_used']}  "
-                    f"realism c2st {metrics['realism_c2st_auc']:.3f}  -> "
-                    f"{args.out}/{dataset.name}/part2/")
-    return metrics
-
-
-def measures(box, generated, desired, answered, draw, settings, seed, rng):
-    """The per-bin table, the feature table and every number of 4b-4d (the real rows are used
-    here only); rng draws the baseline's uniform rows, then the noise of the fixed-C draws."""
+    answered, encode = box.score(generated), box.encoder.transform
     drawn = [box.encoder.inverse_transform(rng.uniform(-1, 1, (len(desired), box.encoder.width)))
              for _ in range(settings.BASELINE_DRAWS)]
-    uniform, encode = drawn[0], box.encoder.transform
+    fixed = {c: draw(rng.standard_normal((200, settings.NOISE_DIM)).astype("float32"),
+                     np.full(200, c)) for c in (0.1, 0.3, 0.5, 0.7, 0.9)}  # 4d: many Z per C
+    uniform, error = drawn[0], np.abs(desired - answered)
     train_encoded, encoded = encode(box.train_rows), encode(generated)
     real_encoded = np.vstack([train_encoded, box.test_encoded])
     [(_, distances)] = common.nearest_rows(train_encoded, encoded)
     bins, by_class = confidence_bins(desired, answered, encoded, real_encoded,
                                      box.test_confidence, distances, settings.BINS)
-    filled, error = bins[bins["count"] > 0], np.abs(desired - answered)
+    filled = bins[bins["count"] > 0]
     students = [extraction(box, rows, box.score(rows) >= 0.5, seed) for rows in drawn]
     features = feature_table(box.train_rows, generated, uniform)
-    return bins, features, {
-        "scores": {name: float(value(answered)) for name, value in (
-            ("min", np.min), ("median", np.median), ("mean", np.mean), ("max", np.max))},
-        "mae": float(error.mean()),
-        "mae_sd": float(error.std()),
+    metrics = {
+        "scores": {name: float(getattr(np, name)(answered))
+                   for name in ("min", "median", "mean", "max")},
+        "mae": float(error.mean()), "mae_sd": float(error.std()),
         "class_agreement": float(((desired >= 0.5) == (answered >= 0.5)).mean()),
-        "by_class": by_class,
-        "unique_rows": int(len(generated.drop_duplicates())),
+        "by_class": by_class, "unique_rows": int(len(generated.drop_duplicates())),
         "diversity_min_bin": float(filled["diversity"].min()),
         "diversity_min_bin_name": str(filled["bin"][filled["diversity"].idxmin()]),
         "uniform_diversity": diversity(encode(uniform), real_encoded),
@@ -475,9 +378,55 @@ def measures(box, generated, desired, answered, draw, settings, seed, rng):
         "uniform_baseline_spread": float(np.std(students)),
         **{f"{name}_c2st_auc": common.two_sample_test(box.encoder, box.train_rows, rows, seed)[0]
            for name, rows in (("realism", generated), ("uniform", uniform))},
-        "collapse_at_fixed_c": collapse_at_fixed_c(box, draw, settings.NOISE_DIM, real_encoded,
-                                                   rng),  # last: after every other use of rng
-    }
+        "collapse_at_fixed_c": [  # per C: distinct rows, spread (as diversity), mean |C - Y|
+            {"c": c, "draws": len(rows), "distinct_rows": len(rows.drop_duplicates()),
+             "spread": diversity(encode(rows), real_encoded),
+             "mae": float(np.abs(box.score(rows) - c).mean())} for c, rows in fixed.items()]}
+    return (generated.assign(desired_confidence=desired, blackbox_confidence=answered), bins,
+            features, metrics)
+
+
+def run_dataset(dataset, args, settings):
+    """Black box, prior, training, 1000 single draws, measures: OUT/<dataset>/part2/."""
+    started = time.perf_counter()
+    rng = common.seed_everything(args.seed)
+    box = BlackBox(dataset, args.seed)
+    summary = box.summary()
+    common.say(args.quiet, f"{dataset.name}: black box accuracy {summary['accuracy']:.3f}, ROC-AUC "
+               f"{summary['roc_auc']:.3f}, confidence of {box.positive!r}")
+    prior = scan_prior(box.encoder, box.score, settings, rng)  # the box's encoder: the schema
+    encoder = common.TabularEncoder(prior, numeric="quantile")
+    gan, history, convergence, seconds = train(encoder, box.score, settings, args.seed, rng,
+                                               args.quiet)
+
+    def draw(noise, desired):  # the averaged generator's single draws, decoded
+        return encoder.inverse_transform(gan.sample(noise, desired))
+
+    generated, bins, features, metrics = measures(box, draw, settings, args.seed, rng)
+    roles = [(gan.soft_generator, gan.g_optimizer, "G(Z, C): a row for confidence C",
+              "units into the column heads"),
+             (gan.discriminator, gan.d_optimizer, "D(row, C, Y): which scalar the box gave",
+              "logit of the verdict; the answer head's logit of Y"),
+             (gan.critic, gan.c_optimizer, "prior row with Y, or generated row with C?", "logit")]
+    metrics.update(**dataset.summary, **convergence, box=summary, epochs=settings.EPOCHS,
+                   train_seconds=round(seconds, 2), seed=args.seed,
+                   architecture=[common.describe_network(*role) for role in roles],
+                   settings=asdict(settings))
+    with common.output_folder(args.out, dataset.name, "part2") as folder:
+        common.write_json(folder / "blackbox.json", summary)
+        for name, frame in {"generated_1000": generated, "confidence_bins": bins,
+                            "features": features, "losses": history}.items():
+            frame.to_csv(folder / f"{name}.csv", index=False)
+        plot_confidences(folder, dataset.name, box, generated, settings.BINS)
+        common.plot_history(history, folder / "losses.png", f"{dataset.name}: training per epoch",
+                            used=metrics["epoch_used"])
+        metrics["total_seconds"] = round(time.perf_counter() - started, 2)
+        common.write_json(folder / "metrics.json", metrics)
+        report.write_run_report(folder, "part2")
+    common.say(args.quiet, f"{dataset.name}: mae {metrics['mae']:.4f}  class agreement "
+               f"{metrics['class_agreement']:.3f}  epoch used {metrics['epoch_used']}  realism "
+               f"c2st {metrics['realism_c2st_auc']:.3f}  -> {args.out}/{dataset.name}/part2/")
+    return metrics
 
 
 def main(argv=None):
