@@ -300,8 +300,9 @@ def run_dataset(dataset, args, settings):
         **dataset.summary, **measured,
         "epochs": settings.EPOCHS, **convergence, "train_seconds": round(train_seconds, 2),
         **lead_statistics(history), "seed": args.seed,
-        "architecture": [common.describe_network(*network) for network in (  # the networks
-            (gan.generator, gan.g_optimizer, "G(Z): a row from noise", "units into the column heads"),
+        "architecture": [common.describe_network(*network) for network in (
+            (gan.generator, gan.g_optimizer, "G(Z): a row from noise",
+             "units into the column heads"),
             (gan.discriminator, gan.d_optimizer, "D(row): real or not", "logit"))],
         "settings": asdict(settings),
     }

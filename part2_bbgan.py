@@ -132,7 +132,7 @@ def build_discriminator(width, nearer_rule=False):
     inputs = keras.Input((width + 2,))
     hidden = inputs[:, :width] if nearer_rule else inputs
     for units in common.HIDDEN_UNITS:
-        hidden = keras.layers.LeakyReLU(0.2)(keras.layers.Dense(units)(hidden))
+        hidden = keras.layers.LeakyReLU(common.SLOPE)(keras.layers.Dense(units)(hidden))
     answer = keras.layers.Dense(1)(hidden)
     judged = (Judge()(inputs[:, width:], keras.ops.sigmoid(answer)) if nearer_rule
               else keras.layers.Dense(1)(hidden))
