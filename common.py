@@ -121,6 +121,17 @@ def changed(settings, changes):
     return dataclasses.replace(settings, **values)
 
 
+def setting(default, about):
+    """A field of a script's frozen Settings: its default, and what it does for the report."""
+    return dataclasses.field(default=default, metadata={"about": about})
+
+
+def described(settings):
+    """For metrics.json: the settings as they ran, and what each does."""
+    return {"settings": dataclasses.asdict(settings), "settings_about": {
+        field.name: field.metadata["about"] for field in dataclasses.fields(settings)}}
+
+
 def run_script(main):
     """Run main(): a UserError ends in one stderr line, exit 2; Ctrl-C in one line, exit 130."""
     FINISHED.clear()

@@ -11,7 +11,7 @@ classifier (`detector` in files). Results land in OUT/<dataset>/part1/.
 """
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import common  # first: it configures the Keras backend
 import report
@@ -19,7 +19,7 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
-from common import say
+from common import say, setting
 from scipy.stats import bootstrap
 from sklearn.decomposition import PCA
 from threadpoolctl import threadpool_limits
@@ -29,23 +29,23 @@ from threadpoolctl import threadpool_limits
 class Settings:
     """Every constant of Part 1 (`--set NAME=VALUE` changes one)."""
 
-    NOISE_DIM: int = 32
-    BATCH_SIZE: int = 128
-    LEARNING_RATE: float = 1e-3
-    EMA: float = 0.99  # decay of the generator's running weight average
-    R1_WEIGHT: float = 10.0
-    SNAP: bool = True  # the discriminator sees generated rows snapped to exact records
-    SCALING: str = "quantile"  # of the numbers: "quantile" (uniform in [-1, 1]) or "range"
-    EPOCHS: int = 400  # cap: training stops earlier once the check has converged
-    CHECK_EVERY: int = 20  # epochs between checks
-    CHECK_ROWS: int = 1000  # at most this many real rows, and as many generated, per check
-    CHECK_ROUNDS: int = 50  # boosting rounds of the check's classifier (one thread)
-    SMOOTH: int = 2  # a check's value: the mean AUC of it and the SMOOTH - 1 checks before
-    PATIENCE: int = 4  # converged: PATIENCE checks beat the best by at most MIN_IMPROVEMENT
-    MIN_IMPROVEMENT: float = 0.01
-    BOOTSTRAP: int = 2000  # resamples of the 95% intervals
-    EXAMPLES: int = 10  # rows in fooled.csv and not_fooled.csv
-    RANDOM_SAMPLES: int = 100
+    NOISE_DIM: int = setting(32, "length of Z")
+    BATCH_SIZE: int = setting(128, "rows per step")
+    LEARNING_RATE: float = setting(1e-3, "Adam's step, both networks")
+    EMA: float = setting(0.99, "decay of the averaged generator, which samples")
+    R1_WEIGHT: float = setting(10.0, "weight of the gradient penalty at real rows")
+    SNAP: bool = setting(True, "D sees generated rows as the records they decode to")
+    SCALING: str = setting("quantile", "numbers to [−1, 1] by quantile or range")
+    EPOCHS: int = setting(400, "most epochs, if the check has not converged")
+    CHECK_EVERY: int = setting(20, "epochs between checks")
+    CHECK_ROWS: int = setting(1000, "rows a side per check, at most")
+    CHECK_ROUNDS: int = setting(50, "boosting rounds of the check's classifier")
+    SMOOTH: int = setting(2, "checks averaged into a check's value")
+    PATIENCE: int = setting(4, "checks without improvement before stopping")
+    MIN_IMPROVEMENT: float = setting(0.01, "least improvement of the check")
+    BOOTSTRAP: int = setting(2000, "resamples per 95% interval")
+    EXAMPLES: int = setting(10, "rows per judge in fooled.csv and not_fooled.csv")
+    RANDOM_SAMPLES: int = setting(100, "random samples of 3b")
 
 
 ABLATION = {"the trained generator samples, not the average": "EMA=0", "no R1 penalty":
@@ -304,7 +304,7 @@ def run_dataset(dataset, args, settings):
             (gan.generator, gan.g_optimizer, "G(Z): a row from noise",
              "units into the column heads"),
             (gan.discriminator, gan.d_optimizer, "D(row): real or not", "logit"))],
-        "settings": asdict(settings),
+        **common.described(settings),
     }
 
     with common.output_folder(args.out, dataset.name, "part1") as folder:

@@ -11,7 +11,7 @@ improving. Results land in OUT/<dataset>/part2/.
 """
 
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import common  # first: it configures the Keras backend
 import report
@@ -19,6 +19,7 @@ import keras
 import numpy as np
 import pandas as pd
 import tensorflow as tf
+from common import setting
 from sklearn.ensemble import RandomForestClassifier
 from sklearn.metrics import accuracy_score, roc_auc_score
 from sklearn.model_selection import train_test_split
@@ -28,24 +29,24 @@ from sklearn.model_selection import train_test_split
 class Settings:
     """Every constant of Part 2 (`--set NAME=VALUE` changes one)."""
 
-    NOISE_DIM: int = 16
-    GROUPS: int = 64  # desired confidences per training step
-    GROUP_SIZE: int = 4  # rows asked for each of them
-    EPOCHS: int = 200  # the most epochs a run may take when the criterion does not hold before
-    PATIENCE: int = 10  # epochs over which the held-out error must still improve
-    MIN_IMPROVEMENT: float = 0.002  # by this much of mean |C - Y|, else training has converged
-    LEARNING_RATE: float = 2e-3
-    EMA: float = 0.99  # decay of the running average of the generator's weights, which samples
-    ADVERSARIAL_WEIGHT: float = 1.0  # of the figure-1 discriminator in the generator's loss
-    REALISM_WEIGHT: float = 0.3  # of the realism critic in the generator's loss
-    ANSWER_WEIGHT: float = 4.0  # of the answer head's loss in the discriminator's
-    JUDGED_PRIOR: int = 3  # prior rows per generated row the discriminator judges with a decoy C
-    NEARER_RULE: bool = False  # true: the verdict is the scalar nearer the answer head's estimate
-    SAMPLES: int = 1000  # draws of 4b, (Z, C) pairs of the held-out set, Cs of a training epoch
-    BINS: int = 10  # ranges of confidence, 0.1 wide
-    BASELINE_DRAWS: int = 6  # draws of uniform rows whose students are averaged into the baseline
-    SCAN_ROWS: int = 200  # uniform rows, each scanned along every number (0: a uniform prior)
-    PRIOR_ROWS: int = 4000  # rows drawn from the prior; their quantiles are the generator's space
+    NOISE_DIM: int = setting(16, "length of Z")
+    GROUPS: int = setting(64, "desired confidences C per training step")
+    GROUP_SIZE: int = setting(4, "rows generated for each C")
+    EPOCHS: int = setting(200, "most epochs, if the held-out error still improves")
+    PATIENCE: int = setting(10, "epochs the held-out error has to improve in")
+    MIN_IMPROVEMENT: float = setting(0.002, "least improvement of the held-out mean |C − Y|")
+    LEARNING_RATE: float = setting(2e-3, "Adam's step, every network")
+    EMA: float = setting(0.99, "decay of the averaged generator, which samples")
+    ADVERSARIAL_WEIGHT: float = setting(1.0, "discriminator's weight in G's loss")
+    REALISM_WEIGHT: float = setting(0.3, "realism critic's weight in G's loss")
+    ANSWER_WEIGHT: float = setting(4.0, "answer head's weight in D's loss")
+    JUDGED_PRIOR: int = setting(3, "prior rows D judges, with a decoy C, per generated row")
+    NEARER_RULE: bool = setting(False, "verdict: the nearer scalar (true) or learned")
+    SAMPLES: int = setting(1000, "draws of 4b; held-out (Z, C) pairs; Cs per epoch")
+    BINS: int = setting(10, "ranges of C, 0.1 wide")
+    BASELINE_DRAWS: int = setting(6, "draws of uniform rows for the students' baseline")
+    SCAN_ROWS: int = setting(200, "uniform rows scanned along each number for the prior")
+    PRIOR_ROWS: int = setting(4000, "rows drawn from the prior: the generator's quantiles")
 
 
 ABLATION = {"the discriminator at weight 0 in the generator's loss": "ADVERSARIAL_WEIGHT=0",
@@ -411,7 +412,7 @@ def run_dataset(dataset, args, settings):
     metrics.update(**dataset.summary, **convergence, box=summary, epochs=settings.EPOCHS,
                    train_seconds=round(seconds, 2), seed=args.seed,
                    architecture=[common.describe_network(*role) for role in roles],
-                   settings=asdict(settings))
+                   **common.described(settings))
     with common.output_folder(args.out, dataset.name, "part2") as folder:
         common.write_json(folder / "blackbox.json", summary)
         for name, frame in {"generated_1000": generated, "confidence_bins": bins,

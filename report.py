@@ -1,8 +1,9 @@
-"""OUT/report.md, OUT/report.pdf and each run's report.md from the runs under OUT: the words
-live in report.md.j2; the numbers, tables and verdicts they need are computed here."""
+"""OUT/report.md, OUT/report.pdf and each run's report.md from the runs under OUT: the words and
+the tables' rows live in report.md.j2, the numbers and verdicts they show are computed here."""
 
 import json
 import re
+import string
 import tempfile
 from datetime import date
 from pathlib import Path
@@ -30,22 +31,7 @@ LEAST_SPREAD = 0.3  # draws spread less than this (of real rows' spread): collap
 DISTINCT = 0.95  # draws at one C of which fewer than this share are distinct: collapsed
 NEAR_UNIFORM = 0.05  # a category's likeness within this of uniform rows': near uniform
 RISE = 0.2  # a generator loss that ends this far above its lowest has risen
-TELLS = 0.95  # a realism AUC at least this high: the samples are told from real rows "almost always"
-ABOUT = {  # what each constant does, for the hyper-parameter tables
-    "NOISE_DIM": "length of Z", "BATCH_SIZE": "rows per step", "LEARNING_RATE": "Adam's step",
-    "EMA": "decay of the averaged generator", "R1_WEIGHT": "gradient penalty at real rows",
-    "SCALING": "numbers to [−1, 1] by", "EPOCHS": "most epochs", "CHECK_EVERY": "epochs per check",
-    "CHECK_ROWS": "rows a side per check", "CHECK_ROUNDS": "boosting rounds per check",
-    "SMOOTH": "checks averaged", "PATIENCE": "checks without improvement before stopping",
-    "MIN_IMPROVEMENT": "least improvement", "BOOTSTRAP": "resamples per interval",
-    "EXAMPLES": "rows per file of 3a", "RANDOM_SAMPLES": "samples of 3b", "GROUPS": "Cs per step",
-    "GROUP_SIZE": "rows per C", "ADVERSARIAL_WEIGHT": "discriminator's weight in G's loss",
-    "REALISM_WEIGHT": "critic's weight in G's loss", "ANSWER_WEIGHT": "answer head's weight in D's loss",
-    "SAMPLES": "draws of 4b; held-out pairs", "BINS": "ranges of C", "BASELINE_DRAWS":
-    "uniform draws for the baseline", "SCAN_ROWS": "rows scanned for the prior",
-    "PRIOR_ROWS": "rows drawn from the prior", "SNAP": "D sees generated rows as records",
-    "JUDGED_PRIOR": "prior rows D judges per generated row", "NEARER_RULE":
-    "verdict: nearer scalar (true) or learned"}
+TELLS = 0.95  # a realism AUC at least this high: samples told from real rows "almost always"
 ABLATION_MEASURES = {  # (label, formula over a run's metrics, +1: higher is better, 0: a count)
     "part1": [("c2st AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
               ("converged", "converged", 0)],
@@ -59,13 +45,10 @@ def num(value, digits=3):
     return f"{value:.{digits}f}".replace("-", "−")
 
 
-def pct(value, digits=0):
-    return f"{100 * value:.{digits}f}%"
-
-
-def joined(items):  # a, b and c
-    items = list(items)
-    return " and ".join([", ".join(items[:-1]), items[-1]][len(items) < 2:])
+def joined(items):
+    """a, b and c"""
+    *rest, last = items
+    return f"{', '.join(rest)} and {last}" if rest else last
 
 
 def span(values, digits=None):
@@ -84,71 +67,82 @@ def each(words):
         f"{word} on {joined(names)}" for word, names in groups.items())
 
 
-def table(frame):
-    """A frame as a compact Markdown table (tabulate's pipe format without the padding)."""
-    frame = frame.astype(str).map(lambda text: text.replace("|", "\\|"))
-    frame.columns = [str(name).replace("|", "\\|") for name in frame.columns]
-    text = frame.to_markdown(index=False, disable_numparse=True)
-    return re.sub(r"-{4,}", "---", re.sub(r"(?<=\|) {2,}| {2,}(?=\|)", " ", text))
+def table(rows):
+    """Records or a frame as a Markdown table without padding, its bars escaped."""
+    frame = pd.DataFrame(rows).fillna("").astype(str)
+    cells = [[text.replace("|", "\\|") for text in map(str, row)]
+             for row in [frame.columns, *frame.to_numpy()]]
+    lines = ["|" + "".join(f" {text} |" if text else " |" for text in row) for row in cells]
+    return "\n".join([lines[0], "|" + ":---|" * frame.shape[1], *lines[1:]])
+
+
+class Cells(string.Formatter):
+    """str.format for table cells: None as "—", a number's minus sign as "−"."""
+
+    def format_field(self, value, spec):
+        text = "—" if value is None else format(value, spec)
+        return text.replace("-", "−") if isinstance(value, (int, float)) else text
+
+
+def grid(runs, rows):
+    """A table with a column per run and a row per {label: str.format of the run's facts}."""
+    return table({"": list(rows), **{run.name: [Cells().vformat(spec, (), run.f)
+                                                for spec in rows.values()] for run in runs}})
 
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-ENV.filters.update(num=num, pct=pct, joined=joined, span=span, each=each, count="{:,}".format,
-                   times=lambda n: "once" if set(n.values()) == {1} else f"{span(n)} times")
+ENV.filters.update(num=num, joined=joined, span=span, each=each, table=table, grid=grid,
+                   pct=lambda value, digits=0: f"{100 * value:.{digits}f}%", count="{:,}".format,
+                   where=lambda said: [name for name, true in said.items() if true],
+                   times=lambda counts: "once" if set(counts) == {1} else f"{span(counts)} times")
 
 
 class Run:
-    """One finished run: its metrics `m`, its CSVs and `f`, the numbers and verdicts it needs
-    (`f["t_…"]`: a table's cells by row label, `f["r_…"]`: a table's cells by column label)."""
+    """A finished run: `m`, its metrics.json, and `f`, those with what the report derives."""
 
     def __init__(self, folder, part, found=None):
         self.folder, self.part, self.name = Path(folder), part, Path(folder).parent.name
         self.m = json.loads((self.folder / "metrics.json").read_text("utf-8"))
-        [self.m[key] for key in ("seed", "rows", "classes", "class_column", "settings", "architecture")]
-        self.f = (part1_facts if part == "part1" else part2_facts)(self, found or {})
-
-    def csv(self, file):
-        return pd.read_csv(self.folder / file)
+        [self.m[key] for key in ("seed", "rows", "classes", "class_column", "settings")]
+        self.f = self.m | (part1_facts if part == "part1" else part2_facts)(self, found or {})
 
     def chosen(self, label, judge):  # the rows of fooled.csv or not_fooled.csv a judge chose
-        rows = self.csv(f"{label}.csv")
+        rows = pd.read_csv(self.folder / f"{label}.csv")
         return rows[rows["chosen_by"] == judge]
 
 
-def examples(run, judge):
+def examples(run, judge, wide):
     """A judge's example rows against their nearest real records (wide: the differences only)."""
     rows = []
     for label in ("fooled", "not_fooled"):
-        chosen = run.chosen(label, judge).head(EXAMPLES)
-        columns = [c for c in chosen.columns if f"nearest_real_{c}" in chosen.columns]
-        for index, (_, row) in enumerate(chosen.iterrows()):
-            pairs = {c: (row[c], row[f"nearest_real_{c}"]) for c in columns}
-            cells = {"row": f"{label.replace('_', ' ')} {index + 1}",
-                     "score": num(row[f"{judge}_score"]), "distance": num(row["distance"], 2)}
-            if run.f["wide"]:
-                cells["where it differs from its nearest real record"] = "; ".join(
-                    f"{c} {a} → {b}" for c, (a, b) in pairs.items() if a != b) or "nowhere"
-            else:
-                cells.update({c: f"{a} → {b}" if a != b else f"{a}" for c, (a, b) in pairs.items()})
-            rows.append(cells)
-    return table(pd.DataFrame(rows).fillna(""))
+        for index, (_, row) in enumerate(run.chosen(label, judge).head(EXAMPLES).iterrows()):
+            pairs = {c: (row[c], row[f"nearest_real_{c}"]) for c in row.index
+                     if f"nearest_real_{c}" in row.index}
+            cells = {c: f"{a} → {b}" if a != b else f"{a}" for c, (a, b) in pairs.items()}
+            if wide:
+                cells = {"where it differs from its nearest real record": "; ".join(
+                    f"{c} {a} → {b}" for c, (a, b) in pairs.items() if a != b) or "nowhere"}
+            rows.append({"row": f"{label.replace('_', ' ')} {index + 1}", "score": num(
+                row[f"{judge}_score"]), "distance": num(row["distance"], 2), **cells})
+    return table(rows)
 
 
 def traits(run, judge):
-    """What the 10 rows that convinced a judge most, and the 10 it found least, have in common: a
-    class most of them share, and the attribute whose ranges in the two groups lie furthest apart."""
-    groups = [run.chosen(label, judge) for label in ("fooled", "not_fooled")]
-    both = pd.concat(groups)
-    apart = {c: max(groups[1][c].min() - groups[0][c].max(), groups[0][c].min() - groups[1][c].max())
-             / (both[c].std() or np.inf) for c in both.select_dtypes("number") if f"nearest_real_{c}" in both}
+    """What the 10 rows a judge found most convincing and the 10 it found least have in common:
+    a class most of them share, and the attribute whose ranges lie furthest apart."""
+    fooled, other = groups = [run.chosen(label, judge) for label in ("fooled", "not_fooled")]
+    both, said = pd.concat(groups), []
+    apart = {c: max(other[c].min() - fooled[c].max(), fooled[c].min() - other[c].max())
+             / (both[c].std() or np.inf)
+             for c in both.select_dtypes("number") if f"nearest_real_{c}" in both}
     top = max(apart, key=apart.get, default=None)
-    said = []
     for rows in groups:
         kind = rows[run.m["class_column"]].value_counts()
-        words = [f"{kind.iloc[0]} of {len(rows)} `{kind.index[0]}`" if len(kind) and (
-            kind.iloc[0] >= SHARED * len(rows)) else "of either class"]
-        if top and apart[top] > 0:
+        shared = len(kind) and kind.iloc[0] >= SHARED * len(rows)
+        words = [f"{kind.iloc[0]} of {len(rows)} `{kind.index[0]}`" if shared
+                 else "of either class"]
+        if apart.get(top, 0) > 0:
             words.append(f"{top} {span(rows[top], None if rows[top].dtype.kind == 'i' else 1)}")
         said.append(", ".join(words))
     return said if said != ["of either class"] * 2 else None
@@ -157,227 +151,177 @@ def traits(run, judge):
 def over_seeds(found, part, name, measure):
     """A design's count on a dataset over the ablation's seeds: lowest–highest, or how many
     seeds converged."""
-    rows = found.get(part, {}).get("design", {}).get(name)
-    values = [] if rows is None or measure not in rows else rows[measure].dropna().astype(int)
-    return "not in the ablation" if not len(values) else f"{sum(values)} of {len(values)}" \
-        if measure == "converged" else span(values)
+    values = found.get(part, {}).get("design", {}).get(name, {}).get(measure, pd.Series())
+    if not len(values := values.dropna().astype(int)):
+        return "not in the ablation"
+    return f"{sum(values)} of {len(values)}" if measure == "converged" else span(values)
 
 
 def part1_facts(run, found):
-    m, share, real = run.m, run.m["discriminator_lead_share"], run.m["real_nearest_distance"]
-    lead, cells, closer = max(share, 1 - share), {"real rows' nearest-real distance": num(real)}, {}
-    for judge, key, who in (("detector", "detector_", "two-sample classifier"),
-                            ("discriminator", "", "discriminator")):
-        gap, low, high, near, far = (m[key + end] for end in (
-            "distance_gap", "distance_gap_low", "distance_gap_high", "mean_distance_fooled",
-            "mean_distance_not_fooled"))
-        closer[judge] = "no row on one side" if gap is None else "closer" if low > 0 else \
-            "farther" if high < 0 else "no closer"
-        cells.update({f"fooled the {who}": f"{m[key + 'fooled_count']:,} of {m['examined_rows']:,}",
-                      f"{who}: distance, fooled / not": " / ".join(
-                          "—" if d is None else num(d) for d in (near, far)),
-                      f"{who}: difference (95%)": "—" if gap is None else
-                      f"{num(gap)} ({num(low)} to {num(high)})"})
-    near = m["detector_mean_distance_fooled"]
-    seeds = f" (seeds {span(found['part1']['seeds'])})" if found.get("part1") else ""
-    passed = {f"passed the {who}{seeds}": f"{m[key]}" + (
-        seeds and f" ({over_seeds(found, 'part1', run.name, key)})") for key, who in (
-        ("detector_passed_of_100", "two-sample classifier"), ("passed_of_100", "discriminator"))}
-    return {"wide": m["numeric_attributes"] + m["nominal_attributes"] + 1 > WIDE, "t_3a": cells,
-            "t_3b": {**passed, "the two-sample classifier's scores": span(
-                [m["detector_score_min_of_100"], m["detector_score_max_of_100"]], 2),
-                "the discriminator's scores": span([m["score_min_of_100"], m["score_max_of_100"]], 3)},
-            "t_3c": {"epochs trained / kept": f"{m['epochs_run']} / {m['epoch_used']}",
-                     "converged (seeds)": f"{'yes' if m['converged'] else 'no'} "
-                     f"({over_seeds(found, 'part1', run.name, 'converged')})",
-                     "lead changes (share of epochs)": f"{m['lead_changes']} "
-                     f"({pct(m['lead_changes'] / m['epochs_run'], 1)})",
-                     "leader (share of epochs)": f"{'discriminator' if share >= 0.5 else 'generator'}"
-                     f" ({pct(lead, 1)})", "mean loss gap G − D (of ln 2)":
-                     f"{num(m['mean_loss_gap'], 4)} ({pct(abs(m['mean_loss_gap']) / np.log(2), 1)})",
-                     "discriminator's lead, last quarter": pct(m["late_lead_share"])},
-            "t_quality": {"two-sample ROC-AUC (0.5: cannot tell)": num(m["c2st_auc"]),
-                          "column shapes (1: as the real columns)": num(m["column_shapes"]),
-                          "synthetic rows that copy a real row": pct(m["copy_rate"], 1)},
-            "passed": m["passed_of_100"], "detector_passed": m["detector_passed_of_100"],
-            "similar": "No" if near is None or near > (1 + NEAR) * real else "Yes",
-            "closer": closer["detector"], "likeness": "—" if near is None else (
-                "closer", "as close", "farther")[sum(near > (1 + s) * real for s in (-NEAR, NEAR))],
-            "d_low": m["score_min_of_100"], "d_high": m["score_max_of_100"],
-            "flat": "too flat to sort rows" if m["score_max_of_100"] - m["score_min_of_100"] < FLAT
-            else "wide enough to sort rows", "lead_changes": m["lead_changes"],
-            "back_and_forth": "yes" if m["lead_changes"] > BACK_AND_FORTH * m["epochs_run"] else "no",
-            "consistent": f"yes, the {'discriminator' if share >= 0.5 else 'generator'}"
-            if lead >= CONSISTENT else "no", "epochs_run": m["epochs_run"],
-            "converged": "converged" if m["converged"] else "reached the cap",
+    """Part 1's example tables, the numbers its tables show beyond metrics.json, its verdicts."""
+    m, real, share = run.m, run.m["real_nearest_distance"], run.m["discriminator_lead_share"]
+    near, gap, low, high = (m[f"detector_{key}"] for key in (
+        "mean_distance_fooled", "distance_gap", "distance_gap_low", "distance_gap_high"))
+    leader, lead = "discriminator" if share >= 0.5 else "generator", max(share, 1 - share)
+    wide = m["numeric_attributes"] + m["nominal_attributes"] + 1 > WIDE
+    judges = {"detector": "two-sample classifier", "discriminator": "discriminator"}
+    return {"examples": "\n\n".join(f"*{run.name}, the {who}:*\n\n{examples(run, judge, wide)}"
+                                      for judge, who in judges.items()),
+            "traits": [(who, *said) for judge, who in judges.items() if (said := traits(
+                run, judge))], "wide": wide, "leader": leader, "lead": lead,
+            **{f"{key}seeds": f" ({over_seeds(found, 'part1', run.name, f'{key}passed_of_100')})"
+               if "part1" in found else "" for key in ("detector_", "")},
+            **{f"{key}span": span([m[f"{key}score_min_of_100"], m[f"{key}score_max_of_100"]],
+                                  digits) for key, digits in (("detector_", 2), ("", 3))},
+            "converged_seeds": f"{'yes' if m['converged'] else 'no'} "
+            f"({over_seeds(found, 'part1', run.name, 'converged')})",
+            "change_share": m["lead_changes"] / m["epochs_run"],
             "gap": abs(m["mean_loss_gap"]), "gap_of_ln2": abs(m["mean_loss_gap"]) / np.log(2),
-            "c2st": m["c2st_auc"], "traits": [(who, *said) for judge, who in (
-                ("detector", "two-sample classifier"), ("discriminator", "discriminator"))
-                if (said := traits(run, judge))]}
+            "similar": "No" if near is None or near > (1 + NEAR) * real else "Yes",
+            "likeness": "—" if near is None else ("closer", "as close", "farther")[
+                sum(near > (1 + s) * real for s in (-NEAR, NEAR))],
+            "closer": "no row on one side" if gap is None else "closer" if low > 0 else
+            "farther" if high < 0 else "no closer",
+            "flat": "too flat to sort rows" if m["score_max_of_100"] - m["score_min_of_100"] < FLAT
+            else "wide enough to sort rows",
+            "back_and_forth": "yes" if m["lead_changes"] > BACK_AND_FORTH * m["epochs_run"]
+            else "no", "consistent": f"yes, the {leader}" if lead >= CONSISTENT else "no",
+            "ended": "converged" if m["converged"] else "reached the cap"}
 
 
-def interval(a, b):
-    """The 95% interval's half-width of the difference of two means (mae, mae_sd, count)."""
-    return Z95 * np.sqrt(a["mae_sd"] ** 2 / a["count"] + b["mae_sd"] ** 2 / b["count"])
+def interval(*rows):
+    """The 95% interval's half-width of a mean |C − Y|, or of the difference of two."""
+    return Z95 * np.sqrt(sum(row["mae_sd"] ** 2 / row["count"] for row in rows))
 
 
 def alike(bins, end):
     """The ranges of C whose mean |C − Y| is the lowest (best) or highest (worst) or within the
     95% interval of its difference from it."""
     edge = bins.loc[bins["mae"].idxmin() if end == "best" else bins["mae"].idxmax()]
-    return [name for name, row in bins.iterrows() if abs(row["mae"] - edge["mae"]) <= interval(row, edge)]
+    return [name for name, row in bins.iterrows()
+            if abs(row["mae"] - edge["mae"]) <= interval(row, edge)]
 
 
 def part2_facts(run, found):
-    m, box = run.m, run.m["box"]
-    bins, by, top = run.csv("confidence_bins.csv"), m["by_class"], box["test_confidence"]["max"]
-    filled, fixed = bins[bins["count"] > 0].set_index("bin"), m.get("collapse_at_fixed_c") or []
-    losses, features = run.csv("losses.csv"), run.csv("features.csv")
+    """Part 2's numbers its tables show beyond metrics.json, and its verdicts."""
+    m, by, fixed = run.m, run.m["by_class"], run.m["collapse_at_fixed_c"]
+    bins, features, losses, generated = (pd.read_csv(run.folder / f"{name}.csv") for name in (
+        "confidence_bins", "features", "losses", "generated_1000"))
+    filled, g_loss = bins[bins["count"] > 0].set_index("bin"), losses["g_loss"][: m["epoch_used"]]
     nominal = features[pd.to_numeric(features["real (training rows)"], errors="coerce").isna()]
-    near = int(((nominal["likeness generated"] - nominal["likeness uniform"]).abs() <= NEAR_UNIFORM).sum())
-    lead, noise = m["extraction_agreement"] - m["uniform_baseline_agreement"], 2 * m["uniform_baseline_spread"]
-    gap, width = by["positive"]["mae"] - by["negative"]["mae"], interval(by["positive"], by["negative"])
-    g_loss = losses["g_loss"].iloc[: m["epoch_used"]]
-
-    def mean_ci(row):  # a mean |C − Y| with its 95% interval's half-width
-        return f"{num(row['mae'])} ± {num(Z95 * row['mae_sd'] / np.sqrt(row['count']))}"
-    at_c = {"least spread of 200 draws at one C": lambda: num(min(p["spread"] for p in fixed), 2),
-            "fewest distinct rows of 200 at one C": lambda: str(min(p["distinct_rows"] for p in fixed))}
-    return {"t_4a": {"test rows; accuracy at 0.5; ROC-AUC": f"{box['test_rows']}; "
-                     f"{num(box['accuracy'])}; {num(box['roc_auc'])}",
-                     "confidence: lowest / mean / highest": " / ".join(num(
-                         box["test_confidence"][k], 2) for k in ("min", "mean", "max")),
-                     **{f"mean on rows {who}": num(box["test_confidence_by_class"][side]["mean"], 2)
-                        for side, who in (("positive", "of the scored class"), ("negative", "of the other"))}},
-            "t_4c": {"mean |C − Y| (sd); on the side asked": f"{num(m['mae'])} ({num(m['mae_sd'])});"
-                     f" {pct(m['class_agreement'], 1)}", "scores: lowest / median / highest":
-                     " / ".join(num(m["scores"][k], 2) for k in ("min", "median", "max")),
-                     **{f"{ask}: |C − Y| ± 95%; on its side": f"{mean_ci(by[side])}, "
-                        f"{pct(by[side]['class_agreement'], 1)}" for side, ask in (
-                            ("positive", "C ≥ 0.5"), ("negative", "C < 0.5"))},
-                     "difference of the two |C − Y|": f"{num(gap)} ± {num(width)}",
-                     "Cs above the highest test score": f"{int((run.csv('generated_1000.csv')['desired_confidence'] > top).sum())} of 1,000",
-                     "mean Y of the top range of C": f"{num(filled['mean_blackbox_confidence'].iloc[-1], 2)} ({filled.index[-1]})"},
-            "r_bins": {"|C − Y| ± 95%": run.name, **{row["bin"]: mean_ci(row).replace(" ± ", " ±")
-                                                     if row["count"] else "—" for _, row in bins.iterrows()}},
-            "t_4d": {"distinct rows of the 1,000": f"{m['unique_rows']:,}",
-                     "least spread in a 0.1 range of C": f"{num(m['diversity_min_bin'], 2)} "
-                     f"({m['diversity_min_bin_name']})",
-                     **{label: get() if fixed else "not measured" for label, get in at_c.items()},
-                     "uniform rows' spread": num(m["uniform_diversity"], 2),
-                     "realism AUC (uniform rows)": f"{num(m['realism_c2st_auc'])} ({num(m['uniform_c2st_auc'])})",
-                     "attributes likelier than uniform rows'": f"{m['likelier_features']} of "
-                     f"{m['numeric_attributes'] + m['nominal_attributes']}",
-                     "student agreement; lead (2 sd)": f"{pct(m['extraction_agreement'], 1)}; "
-                     f"{num(lead)} ({num(noise)})",
-                     "G's loss: lowest → at the epoch kept": f"{num(g_loss.min(), 2)} → {num(g_loss.iloc[-1], 2)}",
-                     "epoch kept; converged (seeds)": f"{m['epoch_used']}; {'yes' if m['converged'] else 'no'}"
-                     f" ({over_seeds(found, 'part2', run.name, 'converged')})"},
+    near = (abs(nominal["likeness generated"] - nominal["likeness uniform"]) <= NEAR_UNIFORM).sum()
+    lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
+    noise, gap = 2 * m["uniform_baseline_spread"], by["positive"]["mae"] - by["negative"]["mae"]
+    width = interval(by["positive"], by["negative"])
+    return {"ci": {side: interval(by[side]) for side in by}, "gap": gap, "width": width,
+            "above": (generated["desired_confidence"] > m["box"]["test_confidence"]["max"]).sum(),
+            "top_y": filled["mean_blackbox_confidence"].iloc[-1], "top_bin": filled.index[-1],
+            "bins": {"|C − Y| ± 95%": run.name, **{row["bin"]: "—" if not row["count"] else
+                                                  f"{num(row['mae'])} ±{num(interval(row))}"
+                                                  for _, row in bins.iterrows()}},
+            "fixed_spread": min(p["spread"] for p in fixed),
+            "fixed_distinct": min(p["distinct_rows"] for p in fixed),
+            "attributes": m["numeric_attributes"] + m["nominal_attributes"],
+            "lead": lead, "noise": noise, "g_low": g_loss.min(), "g_kept": g_loss.iloc[-1],
+            "converged_seeds": f"{'yes' if m['converged'] else 'no'} "
+            f"({over_seeds(found, 'part2', run.name, 'converged')})",
             **{end: joined(names) if len(names := alike(filled, end)) < 4 else "no single range"
                for end in ("best", "worst")},
             "better": "C ≥ 0.5 (the scored class)" if gap < -width else "C < 0.5 (the other)"
-            if gap > width else "neither", "mae": m["mae"], "agreement": 100 * m["class_agreement"],
-            "ceiling": top, "top_y": filled["mean_blackbox_confidence"].iloc[-1],
-            "collapsed": "yes" if min([m["diversity_min_bin"], *(p["spread"] for p in fixed)]) < LEAST_SPREAD
-            or any(p["distinct_rows"] < DISTINCT * p["draws"] for p in fixed) else "no",
+            if gap > width else "neither", "agreement": 100 * m["class_agreement"],
+            "collapsed": "yes" if min(m["diversity_min_bin"], *(p["spread"] for p in fixed))
+            < LEAST_SPREAD or any(p["distinct_rows"] < DISTINCT * p["draws"] for p in fixed)
+            else "no",
             "realism": "almost always" if m["realism_c2st_auc"] >= TELLS else "often, not always",
-            "fixed": bool(fixed), "near_uniform": near * 2 > len(nominal) > 0 and (near, len(nominal)),
-            "rising": g_loss.iloc[-1] - g_loss.min() > RISE, "teaches": "more often" if lead > noise
-            else "less often" if lead < -noise else "as often",
-            **{key: {net["network"]: net[key] for net in m["architecture"]} for key in ("role", "output")}}
+            "near_uniform": near * 2 > len(nominal) > 0 and (near, len(nominal)),
+            "rising": g_loss.iloc[-1] - g_loss.min() > RISE, "teaches": "more often"
+            if lead > noise else "less often" if lead < -noise else "as often"}
 
 
 def ablation(root):
     """Per part, OUT/ablation.csv (else data/ablation.csv) as a table of means ± sd (↑ ↓: better
     or worse than the design beyond both sds), the design's rows per dataset, seeds and changes."""
-    path = next((path for path in (Path(root) / "ablation.csv", HERE / "data" / "ablation.csv")
-                 if path.is_file()), None)
-    rows, found = pd.read_csv(path) if path else pd.DataFrame(columns=["part"]), {}
-    for part, group in rows.groupby("part"):  # part1, then part2
+    paths = [path for path in (Path(root) / "ablation.csv", HERE / "data" / "ablation.csv")
+             if path.is_file()]
+    found = {}
+    for part, group in pd.read_csv(paths[0]).groupby("part") if paths else []:
         runs = group.pivot_table("value", ["change", "setting", "dataset", "seed"], "measure",
                                  sort=False).reset_index()
-        measures = [m for m in ABLATION_MEASURES[part]  # those the file holds
-                    if set(re.findall(r"\w+", m[1])) <= set(runs.columns)]
-        labels = [m[0] for m in measures]
-        design = {name: runs[runs["setting"].eq("default") & runs["dataset"].eq(name)]
-                  for name in runs["dataset"].unique()}
-        runs[labels] = np.column_stack([runs.eval(formula) for _, formula, _ in measures])
-        stats = runs.groupby(["setting", "dataset"], sort=False)[labels]
-        means, sds, sums, sizes = stats.mean(), stats.std(), stats.sum(), stats.size()
+        measures = {label: (runs.eval(formula), better) for label, formula, better
+                    in ABLATION_MEASURES[part] if set(re.findall(r"\w+", formula)) <= set(runs)}
+        stats = runs.assign(**{label: values for label, (values, _) in measures.items()}).groupby(
+            ["setting", "dataset"], sort=False)[list(measures)].agg(["mean", "std", "sum", "size"])
         lines = []
-        for (setting, dataset), row in means.iterrows():
-            base, spread = means.loc[("default", dataset)], sds.loc[("default", dataset)]
-            cells = {}
-            for label, _, better in measures:
-                shift = better * (row[label] - base[label])
-                arrow = "" if setting == "default" or abs(shift) <= sds.loc[(setting, dataset), label] \
-                    + spread[label] else "↑" if shift > 0 else "↓"
-                cells[label] = f"{int(sums.loc[(setting, dataset), label])} of {sizes[(setting, dataset)]}" \
-                    if not better else f"{num(row[label])}±{num(sds.loc[(setting, dataset), label])}{arrow}"
-            lines.append({"change": "" if lines and lines[-1]["setting"] == setting else setting,
-                          "setting": setting, "dataset": dataset, **cells})
-        found[part] = {"table": table(pd.DataFrame(lines).drop(columns="setting")), "design": design,
-                       "seeds": sorted(runs["seed"].astype(int).unique()), "changes": dict(
-                           zip(runs["setting"], runs["change"]))}
-        found[part]["changes"].pop("default", None)
+        for (setting, dataset), row in stats.iterrows():
+            base = stats.loc[("default", dataset)]
+            cells = {"change": "" if lines and lines[-1][0] == setting else setting,
+                     "dataset": dataset}
+            for label, (_, better) in measures.items():
+                mean, sd, total, size = row[label]
+                shift = better * (mean - base[label]["mean"])
+                arrow = "" if setting == "default" or abs(shift) <= sd + base[label]["std"] \
+                    else "↑" if shift > 0 else "↓"
+                cells[label] = f"{num(mean)}±{num(sd)}{arrow}" if better else \
+                    f"{int(total)} of {int(size)}"
+            lines.append((setting, cells))
+        design = runs[runs["setting"].eq("default")]
+        found[part] = {"table": table([cells for _, cells in lines]),
+                       "design": dict(list(design.groupby("dataset", sort=False))),
+                       "seeds": sorted(runs["seed"].astype(int).unique()),
+                       "changes": {setting: change for setting, change in zip(
+                           runs["setting"], runs["change"]) if setting != "default"}}
     return found
 
 
-def summary(runs):
-    """A part's tables (a column per dataset, or for `r_…` a row) and its verdicts ({dataset:
-    value}) across its runs."""
-    found = {key: {run.name: run.f[key] for run in runs} for key in runs[0].f}
-    return {**found, **{key: table(pd.DataFrame(cells).rename_axis("").reset_index()) if key[:2] == "t_"
-                        else table(pd.DataFrame(list(cells.values()))) for key, cells in found.items()
-                        if key[:2] in ("t_", "r_")},
-            "answer": "Answer" if len(runs) > 1 else f"Answer for {runs[0].name}", "first": runs[0].f}
-
-
 def architecture(runs):
-    """The networks and the constants of runs (Markdown tables); values per dataset as "a / b"."""
+    """The networks and the constants of runs as Markdown tables (values that differ between
+    datasets as "a / b"), and the constants in a line."""
     def values(entries):
         return " / ".join(dict.fromkeys(f"{v:,}" if type(v) is int else str(v) for v in entries))
-    networks, settings = list(zip(*(run.m["architecture"] for run in runs))), runs[0].m["settings"]
-    constants = [(f"`{key}`", values(run.m["settings"][key] for run in runs), ABOUT.get(key, ""))
-                 for key in settings]
-    return {"networks": table(pd.DataFrame({" / ".join(run.name for run in runs): [k for k in networks[0][0] if k != "network"], **{
-        versions[0]["network"]: [values(v[key] for v in versions) for key in versions[0] if key != "network"]
-        for versions in networks}})), "constants": table(pd.concat([pd.DataFrame(
-            half, columns=["constant", "value", "what it does"]) for half in np.array_split(
-            np.array(constants, dtype=object), 2)], axis=1).fillna("")),
+    about = runs[0].m.get("settings_about", {})  # what each constant does
+    constants = [(f"`{key}`", values(run.m["settings"][key] for run in runs), about.get(key, ""))
+                 for key in runs[0].m["settings"]]
+    half, networks = (len(constants) + 1) // 2, zip(*(run.m["architecture"] for run in runs))
+    keys = [key for key in runs[0].m["architecture"][0] if key != "network"]
+    return {"networks": table({" / ".join(run.name for run in runs): keys, **{
+        versions[0]["network"]: [values(v[key] for v in versions) for key in keys]
+        for versions in networks}}), "constants": table(pd.DataFrame([
+            left + right for left, right in zip(constants[:half], [*constants[half:], ("",) * 3])],
+            columns=["constant", "value", "what it does"] * 2)),
             "line": "; ".join(f"{key} {value}" for key, value, _ in constants) + "."}
 
 
 def report_markdown(root, runs=None):
     """The whole report in Markdown, or given runs ({part: [Run]}), their part of it alone. A run
     folder whose metrics.json or CSVs cannot be read is named and left out."""
-    whole, root, unreadable = runs is None, Path(root), []
-    found = ablation(root) if whole else {}
+    whole, root, unreadable, found = runs is None, Path(root), [], {}
+    folders = {part: sorted(root.glob(f"*/{part}/metrics.json"), key=lambda path: (
+        path.parts[-3] not in DATASETS, path.parts[-3])) for part in SCRIPTS}
     if whole:
-        runs = {part: [] for part in SCRIPTS}
-        for part, path in ((part, path) for part in SCRIPTS for path in sorted(root.glob(
-                f"*/{part}/metrics.json"), key=lambda p: (p.parts[-3] not in DATASETS, p.parts[-3]))):
+        found, runs = ablation(root), {part: [] for part in SCRIPTS}
+        for part, path in ((part, path) for part, paths in folders.items() for path in paths):
             try:
                 runs[part].append(Run(path.parent, part, found))
             except (OSError, ValueError, KeyError, TypeError, IndexError, AttributeError) as error:
-                unreadable.append((path.parent.relative_to(root.parent).as_posix(), f"no {error}" if
-                                   isinstance(error, KeyError) else f"damaged at line {error.lineno}"
-                                   if isinstance(error, json.JSONDecodeError) else str(error),
-                                   f"{SCRIPTS[part]} --dataset {path.parts[-3]}", part, path.parts[-3]))
+                unreadable.append((path.parent.relative_to(root.parent).as_posix(), (
+                    f"no {error}" if isinstance(error, KeyError) else f"damaged at line "
+                    f"{error.lineno}" if isinstance(error, json.JSONDecodeError) else str(error)),
+                    f"{SCRIPTS[part]} --dataset {path.parts[-3]}"))
     every, authors = runs["part1"] + runs["part2"], root / "authors.txt"
     newest = max((run.folder.stat().st_mtime for run in every), default=None)
-    missing = {part: [name for name in DATASETS if name not in {r.name for r in runs[part]} | {
-        bad[4] for bad in unreadable if bad[3] == part}] for part in SCRIPTS}
+    missing = {part: [name for name in DATASETS if name not in {p.parts[-3] for p in paths}]
+               for part, paths in folders.items()}
     return re.sub(r"\n{3,}", "\n\n", ENV.get_template("report.md.j2").render(
-        whole=whole, **runs, unreadable=unreadable, ablation=found, seeds=sorted({r.m["seed"] for r in every}),
-        datasets={run.name: run.m for run in every}, missing={part: {
-            "names": names, "pronoun": "it" if len(names) == 1 else "them", "command": " --dataset ".join(
-                [SCRIPTS[part], *names][:1 + (len(names) == 1)])} for part, names in missing.items()},
+        whole=whole, **runs, unreadable=unreadable, ablation=found, seeds=sorted(
+            {run.m["seed"] for run in every}), datasets={run.name: run.m for run in every},
+        missing={part: {"names": names, "one": len(names) == 1} for part, names in missing.items()},
         authors=authors.read_text("utf-8").strip() if authors.is_file() else None,
-        day=newest and f"{date.fromtimestamp(newest):%d %B %Y}",
-        p1=runs["part1"] and summary(runs["part1"]), p2=runs["part2"] and summary(runs["part2"]),
+        day=newest and f"{date.fromtimestamp(newest):%d %B %Y}", scripts=SCRIPTS,
+        **{f"p{part[-1]}": runs[part] and {key: {run.name: run.f[key] for run in runs[part]}
+                                          for key in runs[part][0].f} | {
+            "answer": "Answer" if len(runs[part]) > 1 else f"Answer for {runs[part][0].name}"}
+           for part in SCRIPTS},
         architecture={part: architecture(runs[part]) for part in SCRIPTS if runs[part]},
-        examples={run.name: {j: examples(run, j) for j in ("detector", "discriminator")} for run in runs["part1"]},
         constants={name: value for name, value in globals().items() if name.isupper()})).lstrip()
 
 
@@ -403,9 +347,6 @@ class PdfReport(FPDF):
     """An A4 PDF of the report's Markdown in matplotlib's DejaVu fonts, figures at their size."""
 
     TEXT, TABLE, SMALLEST = 9, 8, 7  # points: text, tables at most and at least
-    STYLES = {**{f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=3,
-                                        b_margin=0.6) for level, size in ((1, 15), (2, 13), (3, 11))},
-              "p": TextStyle(t_margin=0.01, b_margin=2), "code": TextStyle(font_family="DejaVuSansMono")}
 
     def __init__(self, folder):
         super().__init__(format="A4")
@@ -424,24 +365,27 @@ class PdfReport(FPDF):
 
     def render(self, markdown, path):
         """Write the PDF to path; its page count. Text goes through fpdf2's HTML writer."""
+        styles = {f"h{level}": TextStyle(font_style="B", font_size_pt=size, color=0, t_margin=3,
+                                         b_margin=0.6)
+                  for level, size in ((1, 15), (2, 13), (3, 11))}
+        styles |= {"p": TextStyle(t_margin=0.01, b_margin=2),
+                   "code": TextStyle(font_family="DejaVuSansMono")}
         self.add_page()
-        tokens = mistletoe.Document(markdown).children
         with mistletoe.HTMLRenderer() as html:
-            for token, after in zip(tokens, [*tokens[1:], None]):
-                kind = type(token).__name__
-                if kind == "Table":
+            for token in mistletoe.Document(markdown).children:
+                images = [child for child in getattr(token, "children", None) or []
+                          if type(child).__name__ == "Image"]
+                if type(token).__name__ == "Table":
                     self.table_block([[plain(cell.children) for cell in row.children]
                                       for row in [token.header, *token.children]])
-                elif images(token):
-                    self.figure(images(token))
-                else:  # a heading keeps its next block's start (a whole figure) on its page
-                    if kind == "Heading" and self.will_page_break(12 + (max(
-                            (self.placed(images(after))[0][2] for _ in [0] if images(after)),
-                            default=30))):
+                elif images:
+                    self.figure(images)
+                else:  # a heading keeps the start of what follows on its page
+                    if type(token).__name__ == "Heading" and self.will_page_break(42):
                         self.add_page()
                     self.set_font("DejaVuSans", "", self.TEXT)
                     self.write_html(html.render(token).strip(), font_family="DejaVuSans",
-                                    tag_styles=self.STYLES, li_prefix_color=0)
+                                    tag_styles=styles, li_prefix_color=0)
         self.output(str(path))
         return self.pages_count
 
@@ -449,18 +393,17 @@ class PdfReport(FPDF):
         """At the largest size from TABLE down to SMALLEST that keeps cells on one line, else at
         SMALLEST with cells wrapped between words, columns shared by their widest words."""
         rows = [[cell.replace(" ± ", "\u00a0±\u00a0") for cell in row] for row in rows]
-
-        def widest(size, split):  # per column: its widest cell (split: widest word), head in bold
-            def wide(cells, style):
-                self.set_font("DejaVuSans", style, size)
-                return np.array([max(self.get_string_width(word) for cell in column for word in (
-                    cell.split(" ") if split else [cell])) for column in zip(*cells)])
-            return padding + np.maximum(wide(rows[:1], "B"), wide(rows[1:] or rows[:1], ""))
-        size = next((size for size in np.arange(self.TABLE, self.SMALLEST - 0.1, -0.5)
-                     if widest(size, False).sum() <= self.epw), self.SMALLEST)
-        wanted, least = widest(size, False), widest(size, True)
-        spare = max(self.epw - least.sum(), 0) / max((wanted - least).sum(), 1e-9)
-        widths = wanted if wanted.sum() <= self.epw else least + min(spare, 1) * (wanted - least)
+        measured = []  # at 1 pt, each cell's width and its widest word's, the head in bold
+        for index, row in enumerate(rows):
+            self.set_font("DejaVuSans", "" if index else "B", 1)
+            measured.append([(self.get_string_width(cell), max(
+                map(self.get_string_width, cell.split(" ")))) for cell in row])
+        cells, words = np.max(measured, axis=0).T
+        fits = np.floor(2 * (self.epw - padding * len(cells)) / cells.sum()) / 2
+        size = min(self.TABLE, max(self.SMALLEST, fits))
+        cells, words = padding + size * cells, padding + size * words
+        spare = max(self.epw - words.sum(), 0) / max((cells - words).sum(), 1e-9)
+        widths = words + min(spare, 1) * (cells - words)
         self.set_font("DejaVuSans", "", size)
         with self.table(col_widths=list(widths), width=min(widths.sum(), self.epw), align="LEFT",
                         text_align="LEFT", line_height=size * 0.45, padding=0.8) as table:
@@ -468,46 +411,29 @@ class PdfReport(FPDF):
                 table.row(row)
         self.ln(2.5)
 
-    def placed(self, found):
-        """(path, width, height) of each image that exists, at its size or the page's width."""
-        sizes = []
-        for path in (self.folder / image.src for image in found):
+    def figure(self, images):
+        """Images side by side at their size, shrunk to the page's width; a numbered caption."""
+        self.figures, widths = self.figures + 1, {}
+        for path in (self.folder / image.src for image in images):
             if path.is_file():
                 with PIL.Image.open(path) as picture:
-                    width = min(self.epw, 0.72 * picture.width / picture.info.get("dpi", (110,))[0] * 25.4)
-                    sizes.append((path, width, width * picture.height / picture.width))
-        return sizes or [(None, 0, 0)]
-
-    def figure(self, found, gap=4):
-        """Figures side by side where they fit, under one numbered caption naming the datasets."""
-        self.figures += 1
-        placed = [one for one in self.placed(found) if one[0]]
-        shrink = min(1, (self.epw - gap * (len(placed) - 1)) / max(sum(p[1] for p in placed), 1))
-        together = shrink >= 0.7
-        placed = [(path, w * shrink, h * shrink) for path, w, h in placed] if together else placed
-        for row in ([placed] if together else [[one] for one in placed]) if placed else []:
-            height = max(height for _, _, height in row)
-            if self.will_page_break(height + 12):
-                self.add_page()
-            x, top = (self.w - sum(w for _, w, _ in row) - gap * (len(row) - 1)) / 2, self.y
-            for path, width, _ in row:
-                self.image(str(path), x=x, y=top, w=width)
-                x += width + gap
-            self.set_y(top + height + 1)
-        names, captions = zip(*(plain(image.children).split(": ", 1) for image in found))
-        order = "" if len(found) == 1 else "left to right: " if together else "top to bottom: "
-        gone = [image.src for image in found if not (self.folder / image.src).is_file()]
+                    inches = picture.width / picture.info.get("dpi", (110,))[0]
+                    widths[str(path)] = min(self.epw, 0.72 * inches * 25.4)
+        if widths:
+            with self.table(col_widths=list(widths.values()), first_row_as_headings=False,
+                            width=min(self.epw, sum(widths.values()) + 4 * len(widths) - 4),
+                            borders_layout="NONE", gutter_width=4, padding=0) as table:
+                row = table.row()
+                for path in widths:
+                    row.cell(img=path, img_fill_width=True)
+        names, captions = zip(*(plain(image.children).split(": ", 1) for image in images))
+        gone = [image.src for image in images if str(self.folder / image.src) not in widths]
         self.set_font("DejaVuSans", "I", 8)
-        self.multi_cell(0, 3.8, f"Figure {self.figures}. {captions[0]} ({order}{', '.join(names)})."
+        self.multi_cell(0, 3.8, f"Figure {self.figures}. {captions[0]} ("
+                        f"{'left to right: ' if len(images) > 1 else ''}{', '.join(names)})."
                         + (f" Not found: {', '.join(gone)}." if gone else ""), align="C",
                         new_x="LMARGIN", new_y="NEXT")
         self.ln(2.5)
-
-
-def images(token):
-    """The images of a Markdown block (a paragraph of figures), else []."""
-    return [child for child in getattr(token, "children", None) or []
-            if type(child).__name__ == "Image"]
 
 
 def plain(spans):
