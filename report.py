@@ -260,7 +260,7 @@ def ablation(root):
                 mean, sd, total, size = row[label]
                 shift = better * (mean - base[label]["mean"])
                 arrow = "" if setting == "default" or abs(shift) <= sd + base[label]["std"] \
-                    else "↑" if shift > 0 else "↓"
+                    or num(mean) == num(base[label]["mean"]) else "↑" if shift > 0 else "↓"
                 cells[label] = f"{num(mean)}±{num(sd)}{arrow}" if better else \
                     f"{int(total)} of {int(size)}"
             lines.append((setting, cells))
