@@ -25,6 +25,7 @@ os.environ.setdefault("ONEDNN_MAX_CPU_ISA", "AVX2")
 import arff  # liac-arff: reports the line of a malformed file  # noqa: E402
 import keras  # noqa: E402
 import matplotlib  # noqa: E402
+import report  # noqa: E402
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -147,8 +148,9 @@ def run_script(main):
 
 
 def run_datasets(argv, description, defaults, ablation, run_dataset):
-    """Parse the command line, then run_dataset(dataset, args, settings) on each dataset (or the
-    ablation {description: "NAME=VALUE"}); returns args and {dataset name: metrics}."""
+    """Parse the command line, run_dataset(dataset, args, settings) on each dataset (or the
+    ablation {description: "NAME=VALUE"}), then rebuild the report; {dataset name: metrics}
+    (the ablation: {change: {dataset name: [metrics]}})."""
     args = command_line(description, defaults.EPOCHS).parse_args(argv)
     if min(args.epochs, args.ablation or 1) < 1:
         raise UserError("--epochs and --ablation must be at least 1 (see --help)")
@@ -159,8 +161,11 @@ def run_datasets(argv, description, defaults, ablation, run_dataset):
     if args.authors is not None:
         (Path(args.out) / "authors.txt").write_text(args.authors.strip() + "\n", "utf-8")
     if args.ablation:
-        return args, run_ablation(datasets, args, settings, ablation, run_dataset)
-    return args, {dataset.name: run_dataset(dataset, args, settings) for dataset in datasets}
+        results = run_ablation(datasets, args, settings, ablation, run_dataset)
+    else:
+        results = {dataset.name: run_dataset(dataset, args, settings) for dataset in datasets}
+    report.write_report(args.out, args.quiet)
+    return results
 
 
 def run_ablation(datasets, args, settings, ablation, run_dataset):

@@ -431,10 +431,7 @@ def run_dataset(dataset, args, settings):
 
 
 def main(argv=None):
-    args, metrics = common.run_datasets(argv, __doc__.splitlines()[0], Settings(), ABLATION,
-                                        run_dataset)
-    report.write_report(args.out, args.quiet)
-    return metrics
+    return common.run_datasets(argv, __doc__.splitlines()[0], Settings(), ABLATION, run_dataset)
 
 
 if __name__ == "__main__":

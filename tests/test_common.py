@@ -267,7 +267,7 @@ def test_set_and_ablation_run_each_change_on_each_seed_into_one_table(write_arff
     pd.DataFrame([("part2", "x", "default", "small", 0, measure, 0.1) for measure in kept],
                  columns=["part", "change", "setting", "dataset", "seed", "measure", "value"]
                  ).to_csv(tmp_path / "ablation.csv", index=False)
-    _, results = common.run_datasets(
+    results = common.run_datasets(
         ["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path), "--quiet",
          "--ablation", "2", "--set", "SCALING=range", "--set", "SNAP=false"], "Part 1",
         part1_gan.Settings(), {"a narrow noise": "NOISE_DIM=3"}, part1_gan.run_dataset)
