@@ -31,21 +31,21 @@ class Settings:
 
     NOISE_DIM: int = setting(32, "length of Z")
     BATCH_SIZE: int = setting(128, "rows per step")
-    LEARNING_RATE: float = setting(1e-3, "Adam's step, both networks")
-    EMA: float = setting(0.99, "decay of the averaged generator, which samples")
-    R1_WEIGHT: float = setting(10.0, "weight of the gradient penalty at real rows")
-    SNAP: bool = setting(True, "D sees generated rows as the records they decode to")
-    SCALING: str = setting("quantile", "numbers to [−1, 1] by quantile or range")
-    EPOCHS: int = setting(400, "most epochs, if the check has not converged")
+    LEARNING_RATE: float = setting(1e-3, "Adam's step")
+    EMA: float = setting(0.99, "decay of the averaged generator")
+    R1_WEIGHT: float = setting(10.0, "gradient penalty at real rows")
+    SNAP: bool = setting(True, "D sees generated rows as records")
+    SCALING: str = setting("quantile", "numbers to [−1, 1] by")
+    EPOCHS: int = setting(400, "most epochs")
     CHECK_EVERY: int = setting(20, "epochs between checks")
-    CHECK_ROWS: int = setting(1000, "rows a side per check, at most")
-    CHECK_ROUNDS: int = setting(50, "boosting rounds of the check's classifier")
-    SMOOTH: int = setting(2, "checks averaged into a check's value")
+    CHECK_ROWS: int = setting(1000, "rows a side per check")
+    CHECK_ROUNDS: int = setting(50, "boosting rounds per check")
+    SMOOTH: int = setting(2, "checks averaged")
     PATIENCE: int = setting(4, "checks without improvement before stopping")
-    MIN_IMPROVEMENT: float = setting(0.01, "least improvement of the check")
-    BOOTSTRAP: int = setting(2000, "resamples per 95% interval")
-    EXAMPLES: int = setting(10, "rows per judge in fooled.csv and not_fooled.csv")
-    RANDOM_SAMPLES: int = setting(100, "random samples of 3b")
+    MIN_IMPROVEMENT: float = setting(0.01, "least improvement")
+    BOOTSTRAP: int = setting(2000, "resamples per interval")
+    EXAMPLES: int = setting(10, "rows per file of 3a")
+    RANDOM_SAMPLES: int = setting(100, "samples of 3b")
 
 
 ABLATION = {"the trained generator samples, not the average": "EMA=0", "no R1 penalty":
@@ -230,7 +230,7 @@ def plot_samples(name, encoded, nearest, chosen, path, seed):
     real, examined = encoded
     pca = PCA(2, random_state=seed).fit(real)
     points, samples = pca.transform(real), pca.transform(examined)
-    figure, axes = common.plt.subplots(1, len(JUDGES), figsize=(2 * common.HALF_WIDTH, 2.6),
+    figure, axes = common.plt.subplots(len(JUDGES), 1, figsize=(common.HALF_WIDTH, 4.8),
                                        sharex=True, sharey=True)
     for axis, (detector, title) in zip(axes, JUDGES.items()):
         axis.scatter(points[:, 0], points[:, 1], s=4, c="lightgrey", label="real rows")
@@ -242,10 +242,9 @@ def plot_samples(name, encoded, nearest, chosen, path, seed):
                 axis.plot(pairs[..., 0], pairs[..., 1], color=colour, linewidth=0.8, alpha=0.6)
                 axis.scatter(samples[order, 0], samples[order, 1], s=22, c=colour, marker="X",
                              label=legend)
-        axis.set_xlabel("principal component 1 of the real rows")
-        axis.set_title(f"{name}: {title}")
+        axis.set(title=f"{name}: {title}", ylabel="principal component 2")
         axis.legend(loc="best", framealpha=0.8, handletextpad=0.3, borderpad=0.3)
-    axes[0].set_ylabel("principal component 2")
+    axes[-1].set_xlabel("principal component 1 of the real rows")
     common.save_figure(figure, path)
 
 

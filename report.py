@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 DATASETS = ("diabetes", "german_credit")  # the assignment's: first, in this order
 SCRIPTS = {"part1": "part1_gan.py", "part2": "part2_bbgan.py"}
 WIDE = 12  # datasets with more attributes show an example's differences only
+SHOWN = 4  # the most differences shown of an example row of a wide dataset
 EXAMPLES = 2  # example rows per judge and verdict in the body
 NEAR = 0.1  # fooled rows within this share of real rows' own nearest distance lie "as close"
 FLAT = 0.05  # a discriminator whose scores of 100 samples span less than this is flat
@@ -32,12 +33,14 @@ DISTINCT = 0.95  # draws at one C of which fewer than this share are distinct: c
 NEAR_UNIFORM = 0.05  # a category's likeness within this of uniform rows': near uniform
 RISE = 0.2  # a generator loss that ends this far above its lowest has risen
 TELLS = 0.95  # a realism AUC at least this high: samples told from real rows "almost always"
+HARD = 0.6  # a two-sample AUC below this: synthetic rows are hard to tell from real ones
+AS_UNIFORM = 0.01  # a realism AUC within this of uniform rows' is no better than theirs
 ABLATION_MEASURES = {  # (label, formula over a run's metrics, +1: higher is better, 0: a count)
     "part1": [("c2st AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
               ("converged", "converged", 0)],
     "part2": [("mean |C − Y|", "mae", -1), ("class agreement", "class_agreement", 1),
               ("least spread", "diversity_min_bin", 1), ("realism AUC", "realism_c2st_auc", -1),
-              ("student lead", "extraction_agreement - uniform_baseline_agreement", 1),
+              ("lead over uniform", "extraction_agreement - uniform_baseline_agreement", 1),
               ("converged", "converged", 0)]}
 
 
@@ -84,6 +87,13 @@ class Cells(string.Formatter):
         return text.replace("-", "−") if isinstance(value, (int, float)) else text
 
 
+def per(runs, spec):
+    """Each run's facts by str.format spec, with its dataset when there are several."""
+    said = [Cells().vformat(spec, (), run.f) for run in runs]
+    return joined([f"{text} on {run.name}" for text, run in zip(said, runs)]) if len(runs) > 1 \
+        else said[0]
+
+
 def grid(runs, rows):
     """A table with a column per run and a row per {label: str.format of the run's facts}."""
     return table({"": list(rows), **{run.name: [Cells().vformat(spec, (), run.f)
@@ -92,7 +102,7 @@ def grid(runs, rows):
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-ENV.filters.update(num=num, joined=joined, span=span, each=each, table=table, grid=grid,
+ENV.filters.update(num=num, joined=joined, span=span, each=each, table=table, grid=grid, per=per,
                    pct=lambda value, digits=0: f"{100 * value:.{digits}f}%", count="{:,}".format,
                    where=lambda said: [name for name, true in said.items() if true],
                    times=lambda counts: "once" if set(counts) == {1} else f"{span(counts)} times")
@@ -120,9 +130,11 @@ def examples(run, judge, wide):
             pairs = {c: (row[c], row[f"nearest_real_{c}"]) for c in row.index
                      if f"nearest_real_{c}" in row.index}
             cells = {c: f"{a} → {b}" if a != b else f"{a}" for c, (a, b) in pairs.items()}
-            if wide:
+            if wide:  # its first SHOWN differences, and how many more
+                differ = [f"{c} {a} → {b}" for c, (a, b) in pairs.items() if a != b]
                 cells = {"where it differs from its nearest real record": "; ".join(
-                    f"{c} {a} → {b}" for c, (a, b) in pairs.items() if a != b) or "nowhere"}
+                    differ[:SHOWN]) + (f" (+{len(differ) - SHOWN} more)" if differ[SHOWN:] else "")
+                    or "nowhere"}
             rows.append({"row": f"{label.replace('_', ' ')} {index + 1}", "score": num(
                 row[f"{judge}_score"]), "distance": num(row["distance"], 2), **cells})
     return table(rows)
@@ -186,7 +198,9 @@ def part1_facts(run, found):
             else "wide enough to sort rows",
             "back_and_forth": "yes" if m["lead_changes"] > BACK_AND_FORTH * m["epochs_run"]
             else "no", "consistent": f"yes, the {leader}" if lead >= CONSISTENT else "no",
-            "ended": "converged" if m["converged"] else "reached the cap"}
+            "ended": "converged" if m["converged"] else "reached the cap",
+            "hard": "hard to tell from real ones" if m["c2st_auc"] < HARD
+            else "told from real ones more often"}
 
 
 def interval(*rows):
@@ -205,6 +219,7 @@ def alike(bins, end):
 def part2_facts(run, found):
     """Part 2's numbers its tables show beyond metrics.json, and its verdicts."""
     m, by, fixed = run.m, run.m["by_class"], run.m["collapse_at_fixed_c"]
+    top = m["box"]["test_confidence"]
     bins, features, losses, generated = (pd.read_csv(run.folder / f"{name}.csv") for name in (
         "confidence_bins", "features", "losses", "generated_1000"))
     filled, g_loss = bins[bins["count"] > 0].set_index("bin"), losses["g_loss"][: m["epoch_used"]]
@@ -213,8 +228,16 @@ def part2_facts(run, found):
     lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
     noise, gap = 2 * m["uniform_baseline_spread"], by["positive"]["mae"] - by["negative"]["mae"]
     width = interval(by["positive"], by["negative"])
+    sides = {"positive": m["box"]["positive_class"], "negative": next(
+        name for name in m["classes"] if name != m["box"]["positive_class"])}
+    if m["box"]["one_vs_rest"]:
+        sides["negative"] = f"not {sides['positive']}"
+    agree, ceiling = {side: by[side]["class_agreement"] for side in by}, top["max"]
+    agree_width = Z95 * np.sqrt(sum(a * (1 - a) / by[side]["count"] for side, a in agree.items()))
+    collapsing = found.get("part2", {}).get("collapsing", {})
     return {"ci": {side: interval(by[side]) for side in by}, "gap": gap, "width": width,
-            "above": (generated["desired_confidence"] > m["box"]["test_confidence"]["max"]).sum(),
+            "collapsing": {setting: spreads[run.name] for setting, spreads in collapsing.items()
+                           if run.name in spreads},
             "top_y": filled["mean_blackbox_confidence"].iloc[-1], "top_bin": filled.index[-1],
             "bins": {"|C − Y| ± 95%": run.name, **{row["bin"]: "—" if not row["count"] else
                                                   f"{num(row['mae'])} ±{num(interval(row))}"
@@ -227,12 +250,18 @@ def part2_facts(run, found):
             f"({over_seeds(found, 'part2', run.name, 'converged')})",
             **{end: joined(names) if len(names := alike(filled, end)) < 4 else "no single range"
                for end in ("best", "worst")},
-            "better": "C ≥ 0.5 (the scored class)" if gap < -width else "C < 0.5 (the other)"
-            if gap > width else "neither", "agreement": 100 * m["class_agreement"],
+            "better": f"C ≥ 0.5 (`{sides['positive']}`)" if gap < -width else
+            f"C < 0.5 (`{sides['negative']}`)" if gap > width else "neither class",
+            "surer": f"C ≥ 0.5 (`{sides['positive']}`)" if agree["positive"] - agree["negative"]
+            > agree_width else f"C < 0.5 (`{sides['negative']}`)" if agree["negative"]
+            - agree["positive"] > agree_width else "neither class",
+            "ceiling": ceiling, "over": int((generated["blackbox_confidence"] > ceiling).sum()),
             "collapsed": "yes" if min(m["diversity_min_bin"], *(p["spread"] for p in fixed))
             < LEAST_SPREAD or any(p["distinct_rows"] < DISTINCT * p["draws"] for p in fixed)
             else "no",
             "realism": "almost always" if m["realism_c2st_auc"] >= TELLS else "often, not always",
+            "versus_uniform": "no more realistic" if m["realism_c2st_auc"]
+            > m["uniform_c2st_auc"] - AS_UNIFORM else "more realistic",
             "near_uniform": near * 2 > len(nominal) > 0 and (near, len(nominal)),
             "rising": g_loss.iloc[-1] - g_loss.min() > RISE, "teaches": "more often"
             if lead > noise else "less often" if lead < -noise else "as often"}
@@ -265,7 +294,11 @@ def ablation(root):
                     f"{int(total)} of {int(size)}"
             lines.append((setting, cells))
         design = runs[runs["setting"].eq("default")]
-        found[part] = {"table": table([cells for _, cells in lines]),
+        spread = stats[("least spread", "mean")] if "least spread" in measures else pd.Series()
+        collapsing = {setting: {dataset: value for (other, dataset), value in spread.items()
+                                if other == setting} for (setting, _), value in spread.items()
+                      if value < LEAST_SPREAD and setting != "default"}
+        found[part] = {"table": table([cells for _, cells in lines]), "collapsing": collapsing,
                        "design": dict(list(design.groupby("dataset", sort=False))),
                        "seeds": sorted(runs["seed"].astype(int).unique()),
                        "changes": {setting: change for setting, change in zip(

@@ -73,9 +73,9 @@ def test_metrics_and_report_agree(runs, name):
     assert metrics["passed_of_100"] == samples["passed"].sum()
     assert metrics["detector_passed_of_100"] == samples["passed_detector"].sum()
     report = (folder / "report.md").read_text()
-    assert (f"**Answer for {name}.** {metrics['passed_of_100']} of 100 random samples passed "
-            "the discriminator") in report
-    assert f"and {metrics['detector_passed_of_100']} passed the two-sample classifier" in report
+    assert (f"**Answer for {name}.** Of 100 random samples, {metrics['passed_of_100']} passed "
+            f"the discriminator, and {metrics['detector_passed_of_100']} passed the two-sample "
+            "classifier") in report
     for key in ("c2st_auc", "column_shapes", "real_nearest_distance"):
         assert f"{metrics[key]:.3f}" in report
     changes = metrics["lead_changes"]
