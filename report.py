@@ -90,7 +90,7 @@ class Cells(string.Formatter):
 def per(runs, spec):
     """Each run's facts by str.format spec, with its dataset when there are several."""
     said = [Cells().vformat(spec, (), run.f) for run in runs]
-    return joined([f"{text} on {run.name}" for text, run in zip(said, runs)]) if len(runs) > 1 \
+    return joined([f"{text} ({run.name})" for text, run in zip(said, runs)]) if len(runs) > 1 \
         else said[0]
 
 
@@ -102,10 +102,11 @@ def grid(runs, rows):
 
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
-ENV.filters.update(num=num, joined=joined, span=span, each=each, table=table, grid=grid, per=per,
+ENV.filters.update(joined=joined, span=span, each=each, table=table, grid=grid, per=per,
                    pct=lambda value, digits=0: f"{100 * value:.{digits}f}%", count="{:,}".format,
                    where=lambda said: [name for name, true in said.items() if true],
-                   times=lambda counts: "once" if set(counts) == {1} else f"{span(counts)} times")
+                   which=lambda said: "both datasets" if len(said) == 2 and all(said.values())
+                   else joined([name for name, true in said.items() if true]))
 
 
 class Run:
@@ -187,15 +188,16 @@ def part1_facts(run, found):
                                   digits) for key, digits in (("detector_", 2), ("", 3))},
             "converged_seeds": f"{'yes' if m['converged'] else 'no'} "
             f"({over_seeds(found, 'part1', run.name, 'converged')})",
-            "change_share": m["lead_changes"] / m["epochs_run"],
+            "change_share": m["lead_changes"] / m["epochs_run"], "changes": "once"
+            if m["lead_changes"] == 1 else f"{m['lead_changes']} times",
             "gap": abs(m["mean_loss_gap"]), "gap_of_ln2": abs(m["mean_loss_gap"]) / np.log(2),
             "similar": "No" if near is None or near > (1 + NEAR) * real else "Yes",
             "likeness": "—" if near is None else ("closer", "as close", "farther")[
                 sum(near > (1 + s) * real for s in (-NEAR, NEAR))],
             "closer": "no row on one side" if gap is None else "closer" if low > 0 else
             "farther" if high < 0 else "no closer",
-            "flat": "too flat to sort rows" if m["score_max_of_100"] - m["score_min_of_100"] < FLAT
-            else "wide enough to sort rows",
+            "flat": "too flat for its side of 0.5 to mean much"
+            if m["score_max_of_100"] - m["score_min_of_100"] < FLAT else "wide enough to sort rows",
             "back_and_forth": "yes" if m["lead_changes"] > BACK_AND_FORTH * m["epochs_run"]
             else "no", "consistent": f"yes, the {leader}" if lead >= CONSISTENT else "no",
             "ended": "converged" if m["converged"] else "reached the cap",
