@@ -85,7 +85,8 @@ class BlackBox:
             {"count": len(values), **{name: float(getattr(values, name)())
                                       for name in ("min", "max", "mean", "std")}}
             for values in (confidence, confidence[y], confidence[~y])]
-        return {"positive_class": self.positive, "one_vs_rest": self.multiclass,
+        return {"positive_class": self.positive, "negative_class": self.negative,
+                "one_vs_rest": self.multiclass,
                 "test_rows": len(y), "accuracy": float(accuracy_score(y, confidence >= 0.5)),
                 "roc_auc": float(roc_auc_score(y, confidence)), "test_confidence": every,
                 "test_confidence_by_class": {"positive": positive, "negative": negative}}

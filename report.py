@@ -94,6 +94,11 @@ def per(runs, spec):
         else said[0]
 
 
+def where(said):
+    """The datasets of {dataset: true or false} that hold true."""
+    return [name for name, true in said.items() if true]
+
+
 def grid(runs, rows):
     """A table with a column per run and a row per {label: str.format of the run's facts}."""
     return table({"": list(rows), **{run.name: [Cells().vformat(spec, (), run.f)
@@ -104,9 +109,8 @@ ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 ENV.filters.update(joined=joined, span=span, each=each, table=table, grid=grid, per=per,
                    pct=lambda value, digits=0: f"{100 * value:.{digits}f}%", count="{:,}".format,
-                   where=lambda said: [name for name, true in said.items() if true],
-                   which=lambda said: "both datasets" if len(said) == 2 and all(said.values())
-                   else joined([name for name, true in said.items() if true]))
+                   where=where, which=lambda said: "both datasets"
+                   if len(said) == 2 and all(said.values()) else joined(where(said)))
 
 
 class Run:
@@ -230,12 +234,12 @@ def part2_facts(run, found):
     lead = m["extraction_agreement"] - m["uniform_baseline_agreement"]
     noise, gap = 2 * m["uniform_baseline_spread"], by["positive"]["mae"] - by["negative"]["mae"]
     width = interval(by["positive"], by["negative"])
-    sides = {"positive": m["box"]["positive_class"], "negative": next(
-        name for name in m["classes"] if name != m["box"]["positive_class"])}
-    if m["box"]["one_vs_rest"]:
-        sides["negative"] = f"not {sides['positive']}"
     agree, ceiling = {side: by[side]["class_agreement"] for side in by}, top["max"]
     agree_width = Z95 * np.sqrt(sum(a * (1 - a) / by[side]["count"] for side, a in agree.items()))
+
+    def ahead(lead, width):  # the class asked for that leads by more than the 95% half-width
+        return (f"C ≥ 0.5 (`{m['box']['positive_class']}`)" if lead > width else
+                f"C < 0.5 (`{m['box']['negative_class']}`)" if lead < -width else "neither class")
     collapsing = found.get("part2", {}).get("collapsing", {})
     return {"ci": {side: interval(by[side]) for side in by}, "gap": gap, "width": width,
             "collapsing": {setting: spreads[run.name] for setting, spreads in collapsing.items()
@@ -252,11 +256,8 @@ def part2_facts(run, found):
             f"({over_seeds(found, 'part2', run.name, 'converged')})",
             **{end: joined(names) if len(names := alike(filled, end)) < 4 else "no single range"
                for end in ("best", "worst")},
-            "better": f"C ≥ 0.5 (`{sides['positive']}`)" if gap < -width else
-            f"C < 0.5 (`{sides['negative']}`)" if gap > width else "neither class",
-            "surer": f"C ≥ 0.5 (`{sides['positive']}`)" if agree["positive"] - agree["negative"]
-            > agree_width else f"C < 0.5 (`{sides['negative']}`)" if agree["negative"]
-            - agree["positive"] > agree_width else "neither class",
+            "better": ahead(-gap, width),
+            "surer": ahead(agree["positive"] - agree["negative"], agree_width),
             "ceiling": ceiling, "over": int((generated["blackbox_confidence"] > ceiling).sum()),
             "collapsed": "yes" if min(m["diversity_min_bin"], *(p["spread"] for p in fixed))
             < LEAST_SPREAD or any(p["distinct_rows"] < DISTINCT * p["draws"] for p in fixed)
