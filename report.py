@@ -35,6 +35,7 @@ RISE = 0.2  # a generator loss that ends this far above its lowest has risen
 TELLS = 0.95  # a realism AUC at least this high: samples told from real rows "almost always"
 HARD = 0.6  # a two-sample AUC below this: synthetic rows are hard to tell from real ones
 AS_UNIFORM = 0.01  # a realism AUC within this of uniform rows' is no better than theirs
+FEW = 0.05  # at most this share of the samples scored above every real test row: "few"
 ABLATION_MEASURES = {  # (label, formula over a run's metrics, +1: higher is better, 0: a count)
     "part1": [("c2st AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
               ("converged", "converged", 0)],
@@ -235,6 +236,7 @@ def part2_facts(run, found):
     noise, gap = 2 * m["uniform_baseline_spread"], by["positive"]["mae"] - by["negative"]["mae"]
     width = interval(by["positive"], by["negative"])
     agree, ceiling = {side: by[side]["class_agreement"] for side in by}, top["max"]
+    over = int((generated["blackbox_confidence"] > ceiling).sum())
     agree_width = Z95 * np.sqrt(sum(a * (1 - a) / by[side]["count"] for side, a in agree.items()))
 
     def ahead(lead, width):  # the class asked for that leads by more than the 95% half-width
@@ -258,7 +260,9 @@ def part2_facts(run, found):
                for end in ("best", "worst")},
             "better": ahead(-gap, width),
             "surer": ahead(agree["positive"] - agree["negative"], agree_width),
-            "ceiling": ceiling, "over": int((generated["blackbox_confidence"] > ceiling).sum()),
+            "ceiling": ceiling, "over": over, "agreement": 100 * m["class_agreement"],
+            "beyond": f"{'few' if over <= FEW * len(generated) else 'many'} ({over:,} of "
+            f"{len(generated):,})",
             "collapsed": "yes" if min(m["diversity_min_bin"], *(p["spread"] for p in fixed))
             < LEAST_SPREAD or any(p["distinct_rows"] < DISTINCT * p["draws"] for p in fixed)
             else "no",
