@@ -633,6 +633,7 @@ def histogram(parts, labels, path, bins, stacked=False, **labelled):
     figure, axis = plt.subplots(figsize=(HALF_WIDTH, 2.2))
     axis.hist(parts, bins=np.linspace(0, 1, bins + 1), stacked=stacked,
               color=["tab:red", "tab:blue"], label=labels)
+    axis.axvline(0.5, color="grey", linestyle=":", linewidth=1)
     axis.set(**labelled)
     axis.set_ylim(top=1.4 * axis.get_ylim()[1])  # room for the legend above the bars
     axis.legend(loc="upper center", framealpha=0.8)

@@ -36,8 +36,9 @@ TELLS = 0.95  # a realism AUC at least this high: samples told from real rows "a
 HARD = 0.6  # a two-sample AUC below this: synthetic rows are hard to tell from real ones
 AS_UNIFORM = 0.01  # a realism AUC within this of uniform rows' is no better than theirs
 FEW = 0.05  # at most this share of the samples scored above every real test row: "few"
+NEAR_CEILING = 0.1  # a mean score within this of the highest real test score is "close to" it
 ABLATION_MEASURES = {  # (label, formula over a run's metrics, +1: higher is better, 0: a count)
-    "part1": [("c2st AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
+    "part1": [("two-sample AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
               ("converged", "converged", 0)],
     "part2": [("mean |C − Y|", "mae", -1), ("class agreement", "class_agreement", 1),
               ("least spread", "diversity_min_bin", 1), ("realism AUC", "realism_c2st_auc", -1),
@@ -193,8 +194,7 @@ def part1_facts(run, found):
                                   digits) for key, digits in (("detector_", 2), ("", 3))},
             "converged_seeds": f"{'yes' if m['converged'] else 'no'} "
             f"({over_seeds(found, 'part1', run.name, 'converged')})",
-            "change_share": m["lead_changes"] / m["epochs_run"], "changes": "once"
-            if m["lead_changes"] == 1 else f"{m['lead_changes']} times",
+            "change_share": m["lead_changes"] / m["epochs_run"],
             "gap": abs(m["mean_loss_gap"]), "gap_of_ln2": abs(m["mean_loss_gap"]) / np.log(2),
             "similar": "No" if near is None or near > (1 + NEAR) * real else "Yes",
             "likeness": "—" if near is None else ("closer", "as close", "farther")[
@@ -236,6 +236,9 @@ def part2_facts(run, found):
     noise, gap = 2 * m["uniform_baseline_spread"], by["positive"]["mae"] - by["negative"]["mae"]
     width = interval(by["positive"], by["negative"])
     agree, ceiling = {side: by[side]["class_agreement"] for side in by}, top["max"]
+    top_y = filled["mean_blackbox_confidence"].iloc[-1]
+    majority = max(side["count"] for side in m["box"]["test_confidence_by_class"].values()) / m[
+        "box"]["test_rows"]
     over = int((generated["blackbox_confidence"] > ceiling).sum())
     agree_width = Z95 * np.sqrt(sum(a * (1 - a) / by[side]["count"] for side, a in agree.items()))
 
@@ -246,7 +249,7 @@ def part2_facts(run, found):
     return {"ci": {side: interval(by[side]) for side in by}, "gap": gap, "width": width,
             "collapsing": {setting: spreads[run.name] for setting, spreads in collapsing.items()
                            if run.name in spreads},
-            "top_y": filled["mean_blackbox_confidence"].iloc[-1], "top_bin": filled.index[-1],
+            "top_y": top_y, "top_bin": filled.index[-1],
             "bins": {"|C − Y| ± 95%": run.name, **{row["bin"]: "—" if not row["count"] else
                                                   f"{num(row['mae'])} ±{num(interval(row))}"
                                                   for _, row in bins.iterrows()}},
@@ -261,6 +264,9 @@ def part2_facts(run, found):
             "better": ahead(-gap, width),
             "surer": ahead(agree["positive"] - agree["negative"], agree_width),
             "ceiling": ceiling, "over": over, "agreement": 100 * m["class_agreement"],
+            "majority": majority, "beats": "beats" if m["box"]["accuracy"] > majority
+            else "does not beat", "levels": "close to" if abs(top_y - ceiling) <= NEAR_CEILING
+            else "above" if top_y > ceiling else "below",
             "beyond": f"{'few' if over <= FEW * len(generated) else 'many'} ({over:,} of "
             f"{len(generated):,})",
             "collapsed": "yes" if min(m["diversity_min_bin"], *(p["spread"] for p in fixed))
@@ -290,7 +296,8 @@ def ablation(root):
         lines = []
         for (setting, dataset), row in stats.iterrows():
             base = stats.loc[("default", dataset)]
-            cells = {"change": "" if lines and lines[-1][0] == setting else setting,
+            cells = {f"Part {part[-1]}: change": "" if lines and lines[-1][0] == setting
+                     else setting,
                      "dataset": dataset}
             for label, (_, better) in measures.items():
                 mean, sd, total, size = row[label]
@@ -390,7 +397,7 @@ class PdfReport(FPDF):
 
     def __init__(self, folder):
         super().__init__(format="A4")
-        self.folder, self.figures = Path(folder), 0
+        self.folder = Path(folder)
         fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
         for style, suffix in (("", ""), ("B", "-Bold"), ("I", "-Oblique"), ("BI", "-BoldOblique")):
             for family in ("DejaVuSans", "DejaVuSansMono"):
@@ -445,15 +452,23 @@ class PdfReport(FPDF):
         spare = max(self.epw - words.sum(), 0) / max((cells - words).sum(), 1e-9)
         widths = words + min(spare, 1) * (cells - words)
         self.set_font("DejaVuSans", "", size)
-        with self.table(col_widths=list(widths), width=min(widths.sum(), self.epw), align="LEFT",
-                        text_align="LEFT", line_height=size * 0.45, padding=0.8) as table:
-            for row in rows:
-                table.row(row)
+
+        def draw(pdf):
+            with pdf.table(col_widths=list(widths), width=min(widths.sum(), self.epw),
+                           align="LEFT", text_align="LEFT", line_height=size * 0.45,
+                           padding=0.8) as table:
+                for row in rows:
+                    table.row(row)
+        with self.offset_rendering() as trial:  # a table that would break starts a page
+            draw(trial)
+        if trial.page_break_triggered:
+            self.add_page()
+        draw(self)
         self.ln(2.5)
 
     def figure(self, images):
-        """Images side by side at their size, shrunk to the page's width; a numbered caption."""
-        self.figures, widths = self.figures + 1, {}
+        """Images side by side at their size, shrunk to the page's width; their caption."""
+        widths = {}
         for path in (self.folder / image.src for image in images):
             if path.is_file():
                 with PIL.Image.open(path) as picture:
@@ -469,7 +484,7 @@ class PdfReport(FPDF):
         names, captions = zip(*(plain(image.children).split(": ", 1) for image in images))
         gone = [image.src for image in images if str(self.folder / image.src) not in widths]
         self.set_font("DejaVuSans", "I", 8)
-        self.multi_cell(0, 3.8, f"Figure {self.figures}. {captions[0]} ("
+        self.multi_cell(0, 3.8, f"{captions[0]} ("
                         f"{'left to right: ' if len(images) > 1 else ''}{', '.join(names)})."
                         + (f" Not found: {', '.join(gone)}." if gone else ""), align="C",
                         new_x="LMARGIN", new_y="NEXT")
