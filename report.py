@@ -179,8 +179,6 @@ def over_seeds(found, part, name, measure):
 def part1_facts(run, found):
     """Part 1's example tables, the numbers its tables show beyond metrics.json, its verdicts."""
     m, real, share = run.m, run.m["real_nearest_distance"], run.m["discriminator_lead_share"]
-    near, gap, low, high = (m[f"detector_{key}"] for key in (
-        "mean_distance_fooled", "distance_gap", "distance_gap_low", "distance_gap_high"))
     leader, lead = "discriminator" if share >= 0.5 else "generator", max(share, 1 - share)
     wide = m["numeric_attributes"] + m["nominal_attributes"] + 1 > WIDE
     judges = {"detector": "two-sample classifier", "discriminator": "discriminator"}
@@ -196,11 +194,7 @@ def part1_facts(run, found):
             f"({over_seeds(found, 'part1', run.name, 'converged')})",
             "change_share": m["lead_changes"] / m["epochs_run"],
             "gap": abs(m["mean_loss_gap"]), "gap_of_ln2": abs(m["mean_loss_gap"]) / np.log(2),
-            "similar": "No" if near is None or near > (1 + NEAR) * real else "Yes",
-            "likeness": "—" if near is None else ("closer", "as close", "farther")[
-                sum(near > (1 + s) * real for s in (-NEAR, NEAR))],
-            "closer": "no row on one side" if gap is None else "closer" if low > 0 else
-            "farther" if high < 0 else "no closer",
+            **{key: value for judge in ("", "detector_") for key, value in likeness(m, judge)},
             "flat": "too flat for its side of 0.5 to mean much"
             if m["score_max_of_100"] - m["score_min_of_100"] < FLAT else "wide enough to sort rows",
             "back_and_forth": "yes" if m["lead_changes"] > BACK_AND_FORTH * m["epochs_run"]
@@ -208,6 +202,18 @@ def part1_facts(run, found):
             "ended": "converged" if m["converged"] else "reached the cap",
             "hard": "hard to tell from real ones" if m["c2st_auc"] < HARD
             else "told from real ones more often"}
+
+
+def likeness(m, judge):
+    """3a's verdicts on the rows that fooled a judge ("": the discriminator, "detector_"): are
+    they similar to real rows, as close to a real record as real rows are, closer than the rest?"""
+    real, (near, gap, low, high) = m["real_nearest_distance"], (m[f"{judge}{key}"] for key in (
+        "mean_distance_fooled", "distance_gap", "distance_gap_low", "distance_gap_high"))
+    yield f"{judge}similar", "No" if near is None or near > (1 + NEAR) * real else "Yes"
+    yield f"{judge}likeness", "—" if near is None else ("closer", "as close", "farther")[
+        sum(near > (1 + s) * real for s in (-NEAR, NEAR))]
+    yield f"{judge}closer", "no row on one side" if gap is None else "closer" if low > 0 else \
+        "farther" if high < 0 else "no closer"
 
 
 def interval(*rows):
