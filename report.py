@@ -178,7 +178,7 @@ def over_seeds(found, part, name, measure):
 
 def part1_facts(run, found):
     """Part 1's example tables, the numbers its tables show beyond metrics.json, its verdicts."""
-    m, real, share = run.m, run.m["real_nearest_distance"], run.m["discriminator_lead_share"]
+    m, share = run.m, run.m["discriminator_lead_share"]
     leader, lead = "discriminator" if share >= 0.5 else "generator", max(share, 1 - share)
     wide = m["numeric_attributes"] + m["nominal_attributes"] + 1 > WIDE
     judges = {"detector": "two-sample classifier", "discriminator": "discriminator"}
