@@ -40,7 +40,7 @@ from sklearn.neighbors import NearestNeighbors  # noqa: E402
 
 tf.get_logger().setLevel("ERROR")  # each new network traces its own predict(): no warnings
 
-# figures print at their own size: two side by side fill the report's text width
+# figures are drawn small: the PDF sets two side by side within the report's text width
 plt.rcParams.update({"font.size": 8, "axes.titlesize": 8.5, "legend.fontsize": 8})
 HALF_WIDTH = 3.3  # inches
 AXIS_LABELS = {"loss": "cross-entropy", "gap": "G − D loss", "accuracy": "D accuracy",
@@ -152,7 +152,7 @@ def run_datasets(argv, description, defaults, ablation, run_dataset):
     ablation {description: "NAME=VALUE"}), then rebuild the report; {dataset name: metrics}
     (the ablation: {change: {dataset name: [metrics]}})."""
     args = command_line(description, defaults.EPOCHS).parse_args(argv)
-    if min(args.epochs, args.ablation or 1) < 1:
+    if args.epochs < 1 or (args.ablation is not None and args.ablation < 1):
         raise UserError("--epochs and --ablation must be at least 1 (see --help)")
     settings = changed(dataclasses.replace(defaults, EPOCHS=args.epochs), args.changes)
     names = list(DATASETS) if args.dataset.strip().lower() == "all" else [args.dataset]
@@ -383,6 +383,8 @@ class TabularEncoder:
     share of the rows), nominal attributes one-hot, and back exactly."""
 
     def __init__(self, frame, numeric="range"):
+        if numeric not in ("range", "quantile"):
+            raise UserError(f"numbers scale by range or quantile, not {numeric!r}")
         self.numeric, self.columns, self.width = numeric, [], 0
         for name in frame.columns:
             self.columns.append(self._fit_column(name, frame[name], self.width))

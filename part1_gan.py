@@ -67,8 +67,8 @@ class TabularGAN(keras.Model):
             lambda: common.build_generator(settings.NOISE_DIM, encoder))
         self.discriminator = common.build_mlp(encoder.width, name="discriminator")
         self.snap = common.SnapToRecords(encoder) if settings.SNAP else keras.layers.Identity()
-        self.d_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5, beta_2=0.9)
-        self.g_optimizer = keras.optimizers.Adam(settings.LEARNING_RATE, beta_1=0.5, beta_2=0.9)
+        self.d_optimizer, self.g_optimizer = (keras.optimizers.Adam(
+            settings.LEARNING_RATE, beta_1=0.5, beta_2=0.9) for _ in range(2))
         self.seed_generator = keras.random.SeedGenerator(seed)
         names = ["d_loss", "g_loss", "d_accuracy_real", "d_accuracy_fake"]
         self.trackers = {name: keras.metrics.Mean(name=name) for name in names}
@@ -194,8 +194,8 @@ def judge(scores, distances, picked, settings, rng):
 
 def distance_gap(not_fooled, fooled, resamples, rng):
     """(gap, low, high): mean distance of the rows that did not fool a judge minus those that did,
-    with a 95% percentile bootstrap interval; Nones when a group is empty."""
-    if not len(fooled) or not len(not_fooled):
+    with a 95% percentile bootstrap interval; Nones when a group has fewer than two rows."""
+    if min(len(fooled), len(not_fooled)) < 2:
         return None, None, None
     interval = bootstrap((not_fooled, fooled), lambda one, other, axis: one.mean(axis)
                          - other.mean(axis), n_resamples=resamples, method="percentile",

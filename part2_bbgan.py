@@ -65,6 +65,10 @@ class BlackBox:
         self.positive, self.multiclass = classes[1], len(classes) > 2
         self.negative = f"not {classes[1]}" if self.multiclass else classes[0]
         is_positive = (dataset.labels == self.positive).to_numpy()
+        if min(is_positive.sum(), (~is_positive).sum()) < 2:
+            raise common.UserError(f"{dataset.name}: the black box scores the second declared class"
+                                   f" {self.positive!r}; it needs at least two rows of it and of "
+                                   "the others (see --class)")
         self.train_rows, self.test_rows, train_y, self.test_y = train_test_split(
             dataset.features, is_positive, test_size=0.3, stratify=is_positive, random_state=seed)
         self.forest = RandomForestClassifier(random_state=seed, n_jobs=-1).fit(
@@ -291,7 +295,9 @@ def confidence_bins(desired, answered, encoded, real_encoded, test_confidence, d
         encoded[group.index], real_encoded)), nearest_real_distance=("distance", "median"))
     bins = bins.reindex(range(count)).fillna({"count": 0}).astype({"count": int})
     bins = bins.assign(test_share=np.bincount(tested, minlength=count) / len(tested))
-    bins.insert(0, "bin", [f"{low / count:.1f}-{(low + 1) / count:.1f}" for low in range(count)])
+    digits = 1 if 10 % count == 0 else 2  # labels that stay distinct
+    bins.insert(0, "bin", [f"{low / count:.{digits}f}-{(low + 1) / count:.{digits}f}"
+                           for low in range(count)])
     return bins.reset_index(drop=True), by_class.to_dict("index")
 
 

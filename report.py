@@ -21,7 +21,7 @@ DATASETS = ("diabetes", "german_credit")  # the assignment's: first, in this ord
 SCRIPTS = {"part1": "part1_gan.py", "part2": "part2_bbgan.py"}
 WIDE = 12  # datasets with more attributes show an example's differences only
 SHOWN = 4  # the most differences shown of an example row of a wide dataset
-EXAMPLES = 2  # example rows per judge and verdict in the body
+EXAMPLE_ROWS = 2  # example rows per judge and verdict in the body
 NEAR = 0.1  # fooled rows within this share of real rows' own nearest distance lie "as close"
 FLAT = 0.05  # a discriminator whose scores of 100 samples span less than this is flat
 SHARED = 0.8  # a class is said of 10 example rows when at least this share of them has it
@@ -110,7 +110,7 @@ def grid(runs, rows):
 ENV = jinja2.Environment(loader=jinja2.FileSystemLoader(HERE), trim_blocks=True,
                          lstrip_blocks=True, undefined=jinja2.StrictUndefined)
 ENV.filters.update(joined=joined, span=span, each=each, table=table, grid=grid, per=per,
-                   pct=lambda value, digits=0: f"{100 * value:.{digits}f}%", count="{:,}".format,
+                   pct=lambda value, digits=0: f"{100 * value:.{digits}f}%", commas="{:,}".format,
                    where=where, which=lambda said: "both datasets"
                    if len(said) == 2 and all(said.values()) else joined(where(said)))
 
@@ -121,7 +121,8 @@ class Run:
     def __init__(self, folder, part, found=None):
         self.folder, self.part, self.name = Path(folder), part, Path(folder).parent.name
         self.m = json.loads((self.folder / "metrics.json").read_text("utf-8"))
-        [self.m[key] for key in ("seed", "rows", "classes", "class_column", "settings")]
+        if missing := {"seed", "rows", "classes", "class_column", "settings"} - set(self.m):
+            raise KeyError(min(missing))
         self.f = self.m | (part1_facts if part == "part1" else part2_facts)(self, found or {})
 
     def chosen(self, label, judge):  # the rows of fooled.csv or not_fooled.csv a judge chose
@@ -133,7 +134,7 @@ def examples(run, judge, wide):
     """A judge's example rows against their nearest real records (wide: the differences only)."""
     rows = []
     for label in ("fooled", "not_fooled"):
-        for index, (_, row) in enumerate(run.chosen(label, judge).head(EXAMPLES).iterrows()):
+        for index, (_, row) in enumerate(run.chosen(label, judge).head(EXAMPLE_ROWS).iterrows()):
             pairs = {c: (row[c], row[f"nearest_real_{c}"]) for c in row.index
                      if f"nearest_real_{c}" in row.index}
             cells = {c: f"{a} → {b}" if a != b else f"{a}" for c, (a, b) in pairs.items()}
@@ -212,13 +213,13 @@ def likeness(m, judge):
     yield f"{judge}similar", "No" if near is None or near > (1 + NEAR) * real else "Yes"
     yield f"{judge}likeness", "—" if near is None else ("closer", "as close", "farther")[
         sum(near > (1 + s) * real for s in (-NEAR, NEAR))]
-    yield f"{judge}closer", "no row on one side" if gap is None else "closer" if low > 0 else \
-        "farther" if high < 0 else "no closer"
+    yield f"{judge}closer", "too few rows on one side" if gap is None else \
+        "closer" if low > 0 else "farther" if high < 0 else "no closer"
 
 
 def interval(*rows):
     """The 95% interval's half-width of a mean |C − Y|, or of the difference of two."""
-    return Z95 * np.sqrt(sum(row["mae_sd"] ** 2 / row["count"] for row in rows))
+    return Z95 * np.sqrt(np.nansum([row["mae_sd"] ** 2 / row["count"] for row in rows]))
 
 
 def alike(bins, end):
@@ -269,7 +270,7 @@ def part2_facts(run, found):
                for end in ("best", "worst")},
             "better": ahead(-gap, width),
             "surer": ahead(agree["positive"] - agree["negative"], agree_width),
-            "ceiling": ceiling, "over": over, "agreement": 100 * m["class_agreement"],
+            "over": over, "agreement": 100 * m["class_agreement"],
             "majority": majority, "beats": "beats" if m["box"]["accuracy"] > majority
             else "does not beat", "levels": "close to" if abs(top_y - ceiling) <= NEAR_CEILING
             else "above" if top_y > ceiling else "below",

@@ -260,6 +260,15 @@ def test_set_refuses_what_the_settings_cannot_take(text, expected):
         common.changed(part1_gan.Settings(), [text])
 
 
+def test_a_scaling_other_than_range_or_quantile_and_an_ablation_of_no_seeds_are_refused(
+        tmp_path):
+    with pytest.raises(common.UserError, match="range or quantile, not 'log'"):
+        part1_gan.main(["--dataset", "diabetes", "--set", "SCALING=log", "--epochs", "1",
+                        "--out", str(tmp_path)])
+    with pytest.raises(common.UserError, match="--ablation must be at least 1"):
+        part1_gan.main(["--dataset", "diabetes", "--ablation", "0", "--out", str(tmp_path)])
+
+
 def test_set_and_ablation_run_each_change_on_each_seed_into_one_table(write_arff, tmp_path):
     """--set changes the design; each ablation row changes one setting more, on each seed."""
     path = write_arff(small_arff(rows=40), "small.arff")

@@ -259,3 +259,11 @@ def test_column_shapes_see_each_columns_distribution():
     shifted["age"] = shifted["age"] + 10
     one_column = 1.0 / len(real.columns)  # the KS statistic of age is between 0 and 1
     assert 1.0 - one_column < common.column_likeness(real, shifted).mean() < 1.0
+
+
+def test_distance_gap_needs_two_rows_a_side():
+    rng = np.random.default_rng(0)
+    assert part1_gan.distance_gap(np.array([1.0, 2.0]), np.array([1.0]), 100, rng) == (None,) * 3
+    gap, low, high = part1_gan.distance_gap(np.array([2.0, 2.5, 3.0]), np.array([1.0, 1.5]), 200,
+                                            rng)
+    assert gap == 1.25 and low <= gap <= high

@@ -204,3 +204,18 @@ def test_student_learns_the_box_from_its_own_rows_and_not_from_one_class():
     negative = box.train_rows[~labels]
     agreement = part2_bbgan.extraction(box, negative, np.zeros(len(negative), bool), seed=0)
     assert agreement == pytest.approx((box.test_confidence < 0.5).mean())
+
+
+def test_a_second_class_too_small_to_split_is_refused_in_one_line(write_arff, tmp_path):
+    text = small_arff(rows=40, classes=("low", "high")).replace("{low, high}", "{low, mid, high}")
+    path = write_arff(text.replace(",high\n", ",mid\n", 1), "rare.arff")  # one row of `mid`
+    with pytest.raises(common.UserError, match="'mid'; it needs at least two rows"):
+        part2_bbgan.main(["--dataset", str(path), "--epochs", "1", "--out", str(tmp_path)])
+    assert not (tmp_path / "rare").exists()
+
+
+def test_ranges_of_c_keep_distinct_names_when_bins_do_not_divide_ten():
+    desired = np.linspace(0.01, 0.99, 60)
+    bins, _ = part2_bbgan.confidence_bins(desired, desired, np.zeros((60, 2)), np.eye(2),
+                                          desired, np.zeros(60), 20)
+    assert bins["bin"].is_unique and bins["bin"].iloc[1] == "0.05-0.10"

@@ -224,3 +224,10 @@ def test_no_development_history_in_what_users_read(tiny_runs, path):
     for file in files:
         found = history.search(file.read_text(encoding="utf-8"))
         assert not found, f"{file.name}: {found.group(0)}"
+
+
+def test_a_range_of_c_with_one_sample_is_still_compared():
+    bins = pd.DataFrame({"mae": [0.05, 0.2, 0.04], "mae_sd": [0.01, 0.02, float("nan")],
+                         "count": [50, 40, 1]}, index=["0.0-0.1", "0.1-0.2", "0.2-0.3"])
+    assert report.alike(bins, "best") == ["0.2-0.3"]
+    assert report.alike(bins, "worst") == ["0.1-0.2"]
