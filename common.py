@@ -464,11 +464,16 @@ def seed_everything(seed):
     return np.random.default_rng(seed)
 
 
-def build_mlp(n_inputs, n_outputs=1, name="mlp"):
-    """An MLP of HIDDEN_UNITS with LeakyReLU layers and linear outputs (logits or scores)."""
-    hidden = inputs = keras.Input((n_inputs,))
+def hidden_layers(hidden):
+    """The hidden layers of every network: Dense layers of HIDDEN_UNITS, LeakyReLU(SLOPE)."""
     for units in HIDDEN_UNITS:
         hidden = keras.layers.LeakyReLU(SLOPE)(keras.layers.Dense(units)(hidden))
+    return hidden
+
+
+def build_mlp(n_inputs, n_outputs=1, name="mlp"):
+    """An MLP of hidden_layers() and linear outputs (logits or scores)."""
+    hidden = hidden_layers(inputs := keras.Input((n_inputs,)))
     return keras.Model(inputs, keras.layers.Dense(n_outputs)(hidden), name=name)
 
 

@@ -136,9 +136,7 @@ def build_discriminator(width, nearer_rule=False):
     Its learned layers read all three; with nearer_rule they read the row alone and the verdict
     is the scalar nearer the answer head's estimate (Judge)."""
     inputs = keras.Input((width + 2,))
-    hidden = inputs[:, :width] if nearer_rule else inputs
-    for units in common.HIDDEN_UNITS:
-        hidden = keras.layers.LeakyReLU(common.SLOPE)(keras.layers.Dense(units)(hidden))
+    hidden = common.hidden_layers(inputs[:, :width] if nearer_rule else inputs)
     answer = keras.layers.Dense(1)(hidden)
     judged = (Judge()(inputs[:, width:], keras.ops.sigmoid(answer)) if nearer_rule
               else keras.layers.Dense(1)(hidden))
