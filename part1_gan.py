@@ -243,7 +243,11 @@ def plot_samples(name, encoded, nearest, chosen, path, seed):
                 axis.scatter(samples[order, 0], samples[order, 1], s=22, c=colour, marker="X",
                              label=legend)
         axis.set(title=f"{name}: {title}", ylabel="principal component 2")
-        axis.legend(loc="best", framealpha=0.8, handletextpad=0.3, borderpad=0.3)
+    low, high = axes[0].get_ylim()  # shared: room above the points for each panel's legend
+    axes[0].set_ylim(low, high + 0.25 * (high - low))
+    for axis in axes:
+        axis.legend(loc="upper center", ncols=3, framealpha=0.8, handletextpad=0.1,
+                    columnspacing=0.8, borderpad=0.3)
     axes[-1].set_xlabel("principal component 1 of the real rows")
     common.save_figure(figure, path)
 
