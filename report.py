@@ -247,13 +247,15 @@ def part2_facts(run, found):
     majority = max(side["count"] for side in m["box"]["test_confidence_by_class"].values()) / m[
         "box"]["test_rows"]
     over = int((generated["blackbox_confidence"] > ceiling).sum())
-    agree_width = Z95 * np.sqrt(sum(a * (1 - a) / by[side]["count"] for side, a in agree.items()))
+    side_ci = {side: Z95 * np.sqrt(a * (1 - a) / by[side]["count"]) for side, a in agree.items()}
+    agree_width = np.sqrt(sum(width ** 2 for width in side_ci.values()))
 
     def ahead(lead, width):  # the class asked for that leads by more than the 95% half-width
         return (f"C ≥ 0.5 (`{m['box']['positive_class']}`)" if lead > width else
                 f"C < 0.5 (`{m['box']['negative_class']}`)" if lead < -width else "neither class")
     collapsing = found.get("part2", {}).get("collapsing", {})
-    return {"ci": {side: interval(by[side]) for side in by}, "gap": gap, "width": width,
+    return {"ci": {side: interval(by[side]) for side in by}, "side_ci": side_ci, "gap": gap,
+            "width": width,
             "collapsing": {setting: spreads[run.name] for setting, spreads in collapsing.items()
                            if run.name in spreads},
             "top_y": top_y, "top_bin": filled.index[-1],
