@@ -35,7 +35,7 @@ class Settings:
     EMA: float = setting(0.99, "decay of the averaged generator")
     R1_WEIGHT: float = setting(10.0, "gradient penalty at real rows")
     SNAP: bool = setting(True, "D sees generated rows as records")
-    SCALING: str = setting("quantile", "numbers to [−1, 1] by")
+    SCALING: str = setting("quantile", "how numbers map to [−1, 1]")
     EPOCHS: int = setting(400, "most epochs")
     CHECK_EVERY: int = setting(20, "epochs between checks")
     CHECK_ROWS: int = setting(1000, "rows a side per check")

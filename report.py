@@ -194,7 +194,7 @@ def part1_facts(run, found):
             "converged_seeds": f"{'yes' if m['converged'] else 'no'} "
             f"({over_seeds(found, 'part1', run.name, 'converged')})",
             "change_share": m["lead_changes"] / m["epochs_run"],
-            "gap": abs(m["mean_loss_gap"]), "gap_of_ln2": abs(m["mean_loss_gap"]) / np.log(2),
+            "gap_of_ln2": abs(m["mean_loss_gap"]) / np.log(2),
             **{key: value for judge in ("", "detector_") for key, value in likeness(m, judge)},
             "flat": "too flat for its side of 0.5 to mean much"
             if m["score_max_of_100"] - m["score_min_of_100"] < FLAT else "wide enough to sort rows",
@@ -276,8 +276,7 @@ def part2_facts(run, found):
             "majority": majority, "beats": "beats" if m["box"]["accuracy"] > majority
             else "does not beat", "levels": "close to" if abs(top_y - ceiling) <= NEAR_CEILING
             else "above" if top_y > ceiling else "below",
-            "beyond": f"{'few' if over <= FEW * len(generated) else 'many'} ({over:,} of "
-            f"{len(generated):,})",
+            "beyond": "few" if over <= FEW * len(generated) else "many",
             "collapsed": "yes" if min(m["diversity_min_bin"], *(p["spread"] for p in fixed))
             < LEAST_SPREAD or any(p["distinct_rows"] < DISTINCT * p["draws"] for p in fixed)
             else "no",

@@ -80,7 +80,8 @@ def test_metrics_and_report_agree(runs, name):
         assert f"{metrics[key]:.3f}" in report
     share = metrics["lead_changes"] / metrics["epochs_run"]
     assert f"| {metrics['lead_changes']} ({share:.1%}) |" in report  # 3c's lead changes
-    assert f"by {abs(metrics['mean_loss_gap']):.4f} on average" in report
+    gap = metrics["mean_loss_gap"]
+    assert f"| {gap:.4f} ({abs(gap) / np.log(2):.1%}) |".replace("-", "−") in report
     assert report.count("| row | score | distance |") == 2  # 3a: each judge's examples
     assert "](losses.png)" in report and "](samples.png)" in report
     networks = {network["network"]: network for network in metrics["architecture"]}
