@@ -467,10 +467,11 @@ class PdfReport(FPDF):
                            padding=0.8) as table:
                 for row in rows:
                     table.row(row)
-        with self.offset_rendering() as trial:  # a table that would break starts a page
-            draw(trial)
-        if trial.page_break_triggered:
-            self.add_page()
+        if self.will_page_break(3 * len(rows) * (size * 0.45 + 1.6)):  # near the foot: a table
+            with self.offset_rendering() as trial:  # that would break starts a page (a trial
+                draw(trial)  # copies the document: only here)
+            if trial.page_break_triggered:
+                self.add_page()
         draw(self)
         self.ln(2.5)
 
