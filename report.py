@@ -253,12 +253,8 @@ def part2_facts(run, found):
     def ahead(lead, width):  # the class asked for that leads by more than the 95% half-width
         return (f"C ≥ 0.5 (`{m['box']['positive_class']}`)" if lead > width else
                 f"C < 0.5 (`{m['box']['negative_class']}`)" if lead < -width else "neither class")
-    collapsing = found.get("part2", {}).get("collapsing", {})
     return {"ci": {side: interval(by[side]) for side in by}, "side_ci": side_ci, "gap": gap,
-            "width": width,
-            "collapsing": {setting: spreads[run.name] for setting, spreads in collapsing.items()
-                           if run.name in spreads},
-            "top_y": top_y, "top_bin": filled.index[-1],
+            "width": width, "top_y": top_y, "top_bin": filled.index[-1],
             "bins": {"|C − Y| ± 95%": run.name, **{row["bin"]: "—" if not row["count"] else
                                                   f"{num(row['mae'])} ±{num(interval(row))}"
                                                   for _, row in bins.iterrows()}},
@@ -317,9 +313,8 @@ def ablation(root):
             lines.append((setting, cells))
         design = runs[runs["setting"].eq("default")]
         spread = stats[("least spread", "mean")] if "least spread" in measures else pd.Series()
-        collapsing = {setting: {dataset: value for (other, dataset), value in spread.items()
-                                if other == setting} for (setting, _), value in spread.items()
-                      if value < LEAST_SPREAD and setting != "default"}
+        collapsing = list(dict.fromkeys(setting for (setting, _), value in spread.items()
+                                        if value < LEAST_SPREAD and setting != "default"))
         found[part] = {"table": table([cells for _, cells in lines]), "collapsing": collapsing,
                        "design": dict(list(design.groupby("dataset", sort=False))),
                        "seeds": sorted(runs["seed"].astype(int).unique()),

@@ -171,6 +171,10 @@ def test_the_shipped_ablation_is_in_the_appendix(tiny_runs):
         assert f"({int(rows['converged'].sum())} of {len(rows)})" in section(text, "3c")
         low, high = rows["detector_passed_of_100"].min(), rows["detector_passed_of_100"].max()
         assert (f"({low:.0f}–{high:.0f})" if low != high else f"({low:.0f})") in section(text, "3b")
+    spread = shipped[(shipped["part"] == "part2") & (shipped["measure"] == "diversity_min_bin")]
+    means = spread.groupby(["setting", "dataset"])["value"].mean()
+    for setting in {setting for (setting, _), mean in means.items() if mean < report.LEAST_SPREAD}:
+        assert f"With `{setting}`" in section(text, "4d")  # 4d names each collapsing change
 
 
 def test_a_users_file_alone_gets_a_report_that_names_only_it(write_arff, tmp_path):
