@@ -36,7 +36,7 @@ TELLS = 0.95  # a realism AUC at least this high: samples told from real rows "a
 HARD = 0.6  # a two-sample AUC below this: synthetic rows are hard to tell from real ones
 AS_UNIFORM = 0.01  # a realism AUC within this of uniform rows' is no better than theirs
 FEW = 0.05  # at most this share of the samples scored above every real test row: "few"
-NEAR_CEILING = 0.1  # a mean score within this of the highest real test score is "close to" it
+NEAR_CEILING = 0.02  # a mean score within this of the highest real test score is "close to" it
 ABLATION_MEASURES = {  # (label, formula over a run's metrics, +1: higher is better, 0: a count)
     "part1": [("two-sample AUC", "c2st_auc", -1), ("column shapes", "column_shapes", 1),
               ("converged", "converged", 0)],
@@ -271,7 +271,7 @@ def part2_facts(run, found):
             "over": over, "agreement": 100 * m["class_agreement"],
             "majority": majority, "beats": "beats" if m["box"]["accuracy"] > majority
             else "does not beat", "levels": "close to" if abs(top_y - ceiling) <= NEAR_CEILING
-            else "above" if top_y > ceiling else "below",
+            else f"{abs(top_y - ceiling):.2f} {'above' if top_y > ceiling else 'below'}",
             "beyond": "few" if over <= FEW * len(generated) else "many",
             "collapsed": "yes" if min(m["diversity_min_bin"], *(p["spread"] for p in fixed))
             < LEAST_SPREAD or any(p["distinct_rows"] < DISTINCT * p["draws"] for p in fixed)
@@ -425,7 +425,9 @@ class PdfReport(FPDF):
             for token in mistletoe.Document(markdown).children:
                 images = [child for child in getattr(token, "children", None) or []
                           if type(child).__name__ == "Image"]
-                if type(token).__name__ == "Table":
+                if type(token).__name__ == "ThematicBreak":  # a rule in Markdown: a new page
+                    self.add_page()
+                elif type(token).__name__ == "Table":
                     self.table_block([[plain(cell.children) for cell in row.children]
                                       for row in [token.header, *token.children]])
                 elif images:

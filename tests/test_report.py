@@ -66,6 +66,15 @@ def test_pdf_is_valid_with_its_figures_and_no_tiny_tables(tiny_runs):
     assert pdf_report.font_size_pt >= report.PdfReport.SMALLEST
 
 
+def test_the_appendix_starts_a_page(tiny_runs, tmp_path):
+    markdown = (tiny_runs.out / "report.md").read_text(encoding="utf-8")
+    assert "\n---\n## Appendix" in markdown
+    texts = ("Body.\n\n---\n## Appendix\n", "Body.\n\n## Appendix\n")  # a rule: a new page
+    pages = [report.PdfReport(tiny_runs.out).render(text, tmp_path / f"{index}.pdf")
+             for index, text in enumerate(texts)]
+    assert pages == [2, 1]
+
+
 def test_an_unreadable_run_is_named_and_left_out(tiny_runs, tmp_path):
     out = tmp_path / "outputs"
     shutil.copytree(tiny_runs.out, out)
